@@ -1,0 +1,151 @@
+"""The microblog application factory and its extensions."""
+
+import logging
+import os
+import secrets
+from logging.handlers import RotatingFileHandler
+
+import sqlalchemy as sa
+from flask import Flask, request
+from flask_bootstrap import Bootstrap5
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
+from flask_mail import Mail
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from config import Config
+
+db = SQLAlchemy()
+migrate = Migrate()
+login = LoginManager()
+login.login_view = "auth.login"
+login.login_message = "Please log in to see this page."
+mail = Mail()
+csrf = CSRFProtect()
+bootstrap = Bootstrap5()
+limiter = Limiter(get_remote_address)
+
+MIN_SECRET_KEY_BYTES = 32
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' https://www.gravatar.com; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def create_app(config_class: type = Config) -> Flask:
+    """Build a configured app: extensions, views, CLI, logging, mail delivery."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_object(config_class)
+    os.makedirs(app.instance_path, exist_ok=True)
+    check_settings(app)
+    if any(app.config[f"PROXY_FIX_X_{part}"] for part in ("FOR", "PROTO", "HOST")):
+        app.wsgi_app = ProxyFix(
+            app.wsgi_app,
+            x_for=app.config["PROXY_FIX_X_FOR"],
+            x_proto=app.config["PROXY_FIX_X_PROTO"],
+            x_host=app.config["PROXY_FIX_X_HOST"],
+        )
+
+    db.init_app(app)
+    migrate.init_app(app, db, render_as_batch=True)
+    login.init_app(app)
+    mail.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    bootstrap.init_app(app)
+
+    from app import auth, cli, errors, outbox, routes
+
+    app.register_blueprint(routes.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(errors.bp)
+    app.register_blueprint(cli.bp)
+    app.after_request(set_security_headers)
+    outbox.init_app(app)
+    configure_logging(app)
+    return app
+
+
+def check_settings(app: Flask) -> None:
+    """Refuse to start with settings that would make the app unsafe."""
+    config = app.config
+    relaxed = app.debug or app.testing
+    if not config.get("SECRET_KEY"):
+        if not relaxed:
+            raise RuntimeError("SECRET_KEY must be set (see README, Configure).")
+        config["SECRET_KEY"] = development_secret_key(app)
+    if len(config["SECRET_KEY"].encode()) < MIN_SECRET_KEY_BYTES and not app.testing:
+        raise RuntimeError(f"SECRET_KEY must be at least {MIN_SECRET_KEY_BYTES} bytes.")
+    if not config.get("SERVER_NAME"):
+        if not relaxed:
+            raise RuntimeError("SERVER_NAME must be set: emailed links use it.")
+        config["SERVER_NAME"] = "127.0.0.1:5000"
+        config["PREFERRED_URL_SCHEME"] = "http"
+    if app.debug and not app.testing:
+        # The development server speaks plain HTTP on loopback.
+        config["SESSION_COOKIE_SECURE"] = config["REMEMBER_COOKIE_SECURE"] = False
+    if config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+        config["SQLALCHEMY_ENGINE_OPTIONS"].setdefault("connect_args", {"timeout": 30})
+
+
+def development_secret_key(app: Flask) -> str:
+    """A random key kept in the instance folder, so restarts keep sessions."""
+    path = os.path.join(app.instance_path, "dev-secret-key")
+    if not os.path.exists(path):
+        with open(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600), "w") as file:
+            file.write(secrets.token_hex(32))
+    with open(path) as file:
+        return file.read().strip()
+
+
+@sa.event.listens_for(sa.engine.Engine, "connect")
+def tune_sqlite(dbapi_connection, connection_record) -> None:
+    """WAL lets readers and a writer share the embedded file across processes."""
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+
+def set_security_headers(response):
+    """Headers every page gets; reset pages add no-referrer and no-store."""
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers["Referrer-Policy"] = "same-origin"
+    if request.blueprint == "auth":
+        # Keeps reset tokens out of caches and out of Referer headers.
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def configure_logging(app: Flask) -> None:
+    """Outside debug and tests: a rotating log file and errors mailed to ADMINS."""
+    if app.debug or app.testing:
+        return
+    from app.outbox import ErrorMailHandler
+
+    if app.config["MAIL_SERVER"] and app.config["ADMINS"]:
+        mail_handler = ErrorMailHandler(app)
+        mail_handler.setLevel(logging.ERROR)
+        app.logger.addHandler(mail_handler)
+    os.makedirs(app.config["LOG_DIR"], exist_ok=True)
+    file_handler = RotatingFileHandler(
+        os.path.join(app.config["LOG_DIR"], "microblog.log"),
+        maxBytes=1024 * 1024,
+        backupCount=10,
+    )
+    file_handler.setFormatter(
+        logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
+    file_handler.setLevel(logging.INFO)
+    app.logger.addHandler(file_handler)
+    app.logger.setLevel(logging.INFO)

@@ -1,0 +1,246 @@
+"""Accounts: register, log in and out, reset and change the password."""
+
+import hashlib
+import hmac
+import logging
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import current_user, login_required, login_user, logout_user
+
+from app import db, limiter
+from app.email import request_password_reset, send_password_changed_email
+from app.forms import (
+    ChangePasswordForm,
+    EmptyForm,
+    LoginForm,
+    RegistrationForm,
+    ResetPasswordForm,
+    ResetPasswordRequestForm,
+)
+from app.models import User, normalize_email
+
+bp = Blueprint("auth", __name__)
+audit = logging.getLogger("app.audit")
+
+RESET_SESSION_KEY = "_password_reset_token"
+# One message for every address, so the page never tells who has an account.
+RESET_REQUESTED = (
+    "If that address is registered, we've sent it a link to reset your password. "
+    "It may take a minute to arrive."
+)
+
+
+def client_ip() -> str:
+    """The client address (behind ProxyFix when configured)."""
+    return request.remote_addr or "-"
+
+
+def address_digest(address: str) -> str:
+    """A keyed digest that lets logs correlate an address without storing it."""
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, normalize_email(address).encode(), hashlib.sha256).hexdigest()[
+        :16
+    ]
+
+
+def reset_address_key() -> str:
+    """Rate-limit key: the normalised submitted address, registered or not."""
+    return "reset-address:" + address_digest(request.form.get("email", ""))
+
+
+def login_name_key() -> str:
+    """Rate-limit key for failed logins: the username being guessed."""
+    return "login-name:" + request.form.get("username", "").strip().lower()[:64]
+
+
+def failed_login(response) -> bool:
+    """A login counts against the limit only when it fails (no redirect)."""
+    return response.status_code == 200
+
+
+def safe_next_url(target: str | None) -> str | None:
+    """target if it is a path on this site, else None (no open redirects)."""
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return None
+    if "\\" in target or any(ord(char) < 32 or ord(char) == 127 for char in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit("60/hour", methods=["POST"])
+@limiter.limit(
+    "10/hour", key_func=login_name_key, methods=["POST"], deduct_when=failed_login
+)
+def login():
+    """Sign in with username and password."""
+    if current_user.is_authenticated:
+        return redirect(url_for("main.index"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = db.session.scalar(
+            sa.select(User).where(
+                sa.func.lower(User.username) == form.username.data.lower()
+            )
+        )
+        if user is None or not user.check_password(form.password.data):
+            flash("Invalid username or password.", "danger")
+            return render_template("auth/login.html", title="Sign in", form=form)
+        if user.password_needs_rehash():
+            user.rehash_password(form.password.data)
+            db.session.commit()
+        if not login_user(user, remember=form.remember_me.data):
+            flash("Invalid username or password.", "danger")
+            return render_template("auth/login.html", title="Sign in", form=form)
+        next_page = safe_next_url(request.args.get("next"))
+        return redirect(next_page or url_for("main.index"))
+    return render_template("auth/login.html", title="Sign in", form=form)
+
+
+@bp.route("/logout", methods=["GET", "POST"])
+def logout():
+    """Sign out: a POST does it; a GET only asks for confirmation."""
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login"))
+    form = EmptyForm()
+    if form.validate_on_submit():
+        logout_user()
+        flash("You have been signed out.", "info")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/logout.html", title="Sign out", form=form)
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@limiter.limit("20/hour", methods=["POST"])
+def register():
+    """Create an account."""
+    if current_user.is_authenticated:
+        return redirect(url_for("main.index"))
+    form = RegistrationForm()
+    if form.validate_on_submit():
+        user = User(username=form.username.data, email=form.email.data)
+        user.set_password(form.password.data)
+        db.session.add(user)
+        db.session.commit()
+        flash("Congratulations, you are now a registered user!", "success")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/register.html", title="Register", form=form)
+
+
+@bp.route("/reset_password_request", methods=["GET", "POST"])
+@limiter.limit("20/hour", methods=["POST"])
+@limiter.limit(
+    lambda: current_app.config["RESET_REQUESTS_PER_ADDRESS"],
+    key_func=reset_address_key,
+    methods=["POST"],
+)
+def reset_password_request():
+    """Ask for a reset link by email."""
+    if current_user.is_authenticated:
+        return redirect(url_for("main.index"))
+    form = ResetPasswordRequestForm()
+    if form.validate_on_submit():
+        request_password_reset(form.email.data)
+        db.session.commit()
+        audit.info(
+            "password_reset_requested address=%s ip=%s",
+            address_digest(form.email.data),
+            client_ip(),
+        )
+        flash(RESET_REQUESTED, "info")
+        return redirect(url_for("auth.login"))
+    return render_template(
+        "auth/reset_password_request.html", title="Reset password", form=form
+    )
+
+
+@bp.route("/reset_password/<token>", methods=["GET", "POST"])
+@limiter.limit("60/hour")
+def reset_password(token):
+    """The emailed link: park the token in the session, then drop it from the URL."""
+    if current_user.is_authenticated:
+        return redirect(url_for("main.index"))
+    user = User.verify_reset_password_token(token)
+    if user is None:
+        return invalid_reset_link()
+    if request.method == "GET":
+        session[RESET_SESSION_KEY] = token
+        return redirect(url_for("auth.set_new_password"))
+    return new_password_form(user)
+
+
+@bp.route("/reset_password/set-password", methods=["GET", "POST"])
+@limiter.limit("60/hour")
+def set_new_password():
+    """The new-password form, at a URL that carries no token."""
+    if current_user.is_authenticated:
+        return redirect(url_for("main.index"))
+    token = session.get(RESET_SESSION_KEY)
+    user = User.verify_reset_password_token(token) if token else None
+    if user is None:
+        return invalid_reset_link()
+    return new_password_form(user)
+
+
+def new_password_form(user: User):
+    """Show or accept the new password for user; the link dies once it is used."""
+    form = ResetPasswordForm()
+    form.user = user
+    if form.validate_on_submit():
+        user.set_password(form.password.data)
+        send_password_changed_email(user)
+        db.session.commit()
+        session.pop(RESET_SESSION_KEY, None)
+        audit.info("password_reset_completed user_id=%s ip=%s", user.id, client_ip())
+        flash("Your password has been reset. Please sign in.", "success")
+        return redirect(url_for("auth.login"))
+    return render_template(
+        "auth/reset_password.html",
+        title="Choose a new password",
+        form=form,
+        minutes=current_app.config["RESET_TOKEN_EXPIRES"] // 60,
+    )
+
+
+def invalid_reset_link():
+    """One answer for every bad link: forged, expired, used or malformed."""
+    session.pop(RESET_SESSION_KEY, None)
+    audit.warning("password_reset_refused reason=invalid_token ip=%s", client_ip())
+    flash("That reset link is invalid or has expired. Request a new one.", "warning")
+    return redirect(url_for("auth.reset_password_request"))
+
+
+@bp.route("/change_password", methods=["GET", "POST"])
+@login_required
+@limiter.limit("20/hour", methods=["POST"])
+def change_password():
+    """Change the password; every other session of this user ends."""
+    form = ChangePasswordForm()
+    form.user = current_user
+    if form.validate_on_submit():
+        cookie = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
+        remembered = cookie in request.cookies
+        user = current_user._get_current_object()
+        user.set_password(form.password.data)
+        send_password_changed_email(user)
+        db.session.commit()
+        login_user(user, remember=remembered)
+        flash("Password changed. Your other sessions have been signed out.", "success")
+        return redirect(url_for("main.user", username=user.username))
+    return render_template(
+        "auth/change_password.html", title="Change password", form=form
+    )

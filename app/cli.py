@@ -1,0 +1,104 @@
+"""Operator commands: `flask mail ...` and `flask user ...`."""
+
+import threading
+
+import click
+import sqlalchemy as sa
+from flask import Blueprint, current_app, render_template
+
+from app import db
+from app.email import send_email, send_password_reset_email
+from app.models import OutboxMessage, User, normalize_email, utcnow
+from app.outbox import deliver_due, retry_failed, run_forever
+
+bp = Blueprint("cli", __name__, cli_group=None)
+
+
+@bp.cli.group()
+def mail():
+    """Inspect and deliver the mail outbox."""
+
+
+@mail.command()
+@click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
+def worker(once):
+    """Deliver queued mail until stopped (run on as many hosts as you like)."""
+    if once:
+        click.echo(f"Handled {deliver_due()} message(s).")
+        return
+    click.echo("Delivering mail; Ctrl+C to stop.")
+    try:
+        run_forever(current_app._get_current_object(), threading.Event())
+    except KeyboardInterrupt:
+        click.echo("Stopped.")
+
+
+@mail.command()
+def status():
+    """Show queue depth, the oldest waiting message and recent failures."""
+    counts = dict(
+        db.session.execute(
+            sa.select(OutboxMessage.status, sa.func.count()).group_by(
+                OutboxMessage.status
+            )
+        ).all()
+    )
+    for state in ("pending", "sent", "failed", "dropped", "expired"):
+        click.echo(f"{state:>8}: {counts.get(state, 0)}")
+    oldest = db.session.scalar(
+        sa.select(sa.func.min(OutboxMessage.created_at)).where(
+            OutboxMessage.status == "pending"
+        )
+    )
+    click.echo(f"oldest pending: {oldest or '-'}")
+    failures = db.session.scalars(
+        sa.select(OutboxMessage)
+        .where(OutboxMessage.last_error.is_not(None))
+        .order_by(OutboxMessage.id.desc())
+        .limit(5)
+    )
+    for row in failures:
+        click.echo(
+            f"#{row.id} {row.status} after {row.attempts} tries: {row.last_error}"
+        )
+
+
+@mail.command()
+def retry():
+    """Send failed and backing-off messages again, now."""
+    click.echo(f"Requeued {retry_failed()} message(s).")
+
+
+@mail.command("send-test")
+@click.argument("address")
+def send_test(address):
+    """Queue a test message to ADDRESS and try to deliver it."""
+    send_email(
+        "[Microblog] Test message",
+        [address],
+        render_template("email/test.txt", sent_at=utcnow()),
+        render_template("email/test.html", sent_at=utcnow()),
+    )
+    db.session.commit()
+    deliver_due()
+    click.echo(f"Queued a test message to {address}; see `flask mail status`.")
+
+
+@bp.cli.group()
+def user():
+    """Manage user accounts."""
+
+
+@user.command("send-reset")
+@click.argument("email")
+def send_reset(email):
+    """Send a password reset link to the account with address EMAIL."""
+    account = db.session.scalar(
+        sa.select(User).where(User.email_key == normalize_email(email), User.active)
+    )
+    if account is None:
+        raise click.ClickException(f"No active account has the address {email}.")
+    send_password_reset_email(account)
+    db.session.commit()
+    deliver_due()
+    click.echo(f"Queued a reset link for {account.username} <{account.email}>.")

@@ -1,0 +1,177 @@
+"""Every form in the app, with its validators."""
+
+import sqlalchemy as sa
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, PasswordField, StringField, SubmitField, TextAreaField
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    EqualTo,
+    Length,
+    Regexp,
+    ValidationError,
+)
+
+from app import db
+from app.models import User, normalize_email
+from app.passwords import password_problem, personal_words
+
+NEW_PASSWORD = {"autocomplete": "new-password"}
+
+
+def strip_spaces(value):
+    """Trim the blanks people paste around names and addresses."""
+    return value.strip() if isinstance(value, str) else value
+
+
+class NewPasswordMixin:
+    """The new password, typed twice, checked against the shared rules."""
+
+    password = PasswordField("New password", [DataRequired()], render_kw=NEW_PASSWORD)
+    password2 = PasswordField(
+        "Repeat new password",
+        [DataRequired(), EqualTo("password", message="The passwords don't match.")],
+        render_kw=NEW_PASSWORD,
+    )
+
+    def personal_words(self) -> tuple[str, ...]:
+        """The username and email the password must not contain."""
+        user = getattr(self, "user", None)
+        if user is not None:
+            return personal_words(user.username, user.email)
+        return personal_words(self.username.data, self.email.data)
+
+    def validate_password(self, field):
+        """Apply the password rules, with the reason next to the field."""
+        problem = password_problem(field.data, self.personal_words())
+        if problem:
+            raise ValidationError(problem)
+
+
+class LoginForm(FlaskForm):
+    """Username and password."""
+
+    username = StringField(
+        "Username",
+        [DataRequired(), Length(max=64)],
+        filters=[strip_spaces],
+        render_kw={"autocomplete": "username"},
+    )
+    password = PasswordField(
+        "Password", [DataRequired()], render_kw={"autocomplete": "current-password"}
+    )
+    remember_me = BooleanField("Remember me")
+    submit = SubmitField("Sign in")
+
+
+class RegistrationForm(NewPasswordMixin, FlaskForm):
+    """A new account."""
+
+    username = StringField(
+        "Username",
+        [
+            DataRequired(),
+            Length(max=64),
+            Regexp(r"^[\w.-]+$", message="Use letters, digits, '.', '-' or '_'."),
+        ],
+        filters=[strip_spaces],
+        render_kw={"autocomplete": "username"},
+    )
+    email = StringField(
+        "Email",
+        [DataRequired(), Length(max=254), Email()],
+        filters=[strip_spaces],
+        render_kw={"autocomplete": "email"},
+    )
+    password = PasswordField("Password", [DataRequired()], render_kw=NEW_PASSWORD)
+    password2 = PasswordField(
+        "Repeat password",
+        [DataRequired(), EqualTo("password", message="The passwords don't match.")],
+        render_kw=NEW_PASSWORD,
+    )
+    submit = SubmitField("Register")
+
+    def validate_username(self, username):
+        """Usernames are unique regardless of case."""
+        if username_taken(username.data):
+            raise ValidationError("That username is taken; please choose another.")
+
+    def validate_email(self, email):
+        """One account per address, compared case- and Unicode-insensitively."""
+        query = sa.select(User.id).where(User.email_key == normalize_email(email.data))
+        if db.session.scalar(query) is not None:
+            raise ValidationError(
+                "This address can't be used. If it is yours, reset your password."
+            )
+
+
+def username_taken(username: str) -> bool:
+    """Whether another account already uses this username in any case."""
+    query = sa.select(User.id).where(sa.func.lower(User.username) == username.lower())
+    return db.session.scalar(query) is not None
+
+
+class EditProfileForm(FlaskForm):
+    """Username and about-me text."""
+
+    username = RegistrationForm.username
+    about_me = TextAreaField("About me", [Length(max=140)])
+    submit = SubmitField("Save")
+
+    def __init__(self, original_username: str, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.original_username = original_username
+
+    def validate_username(self, username):
+        """A changed username must still be unique."""
+        changed = username.data.lower() != self.original_username.lower()
+        if changed and username_taken(username.data):
+            raise ValidationError("That username is taken; please choose another.")
+
+
+class EmptyForm(FlaskForm):
+    """Just a CSRF-protected button (follow, unfollow, log out)."""
+
+    submit = SubmitField("Submit")
+
+
+class PostForm(FlaskForm):
+    """A new post."""
+
+    post = TextAreaField("Say something", [DataRequired(), Length(min=1, max=140)])
+    submit = SubmitField("Post")
+
+
+class ResetPasswordRequestForm(FlaskForm):
+    """The address to send a reset link to; any text gets the same answer."""
+
+    email = StringField(
+        "Email",
+        [DataRequired(), Length(max=254)],
+        filters=[strip_spaces],
+        render_kw={"autocomplete": "email"},
+    )
+    submit = SubmitField("Send reset link")
+
+
+class ResetPasswordForm(NewPasswordMixin, FlaskForm):
+    """A new password for the account the reset link belongs to."""
+
+    submit = SubmitField("Set new password")
+
+
+class ChangePasswordForm(NewPasswordMixin, FlaskForm):
+    """The current password, then a new one twice."""
+
+    current_password = PasswordField(
+        "Current password",
+        [DataRequired()],
+        render_kw={"autocomplete": "current-password"},
+    )
+    submit = SubmitField("Change password")
+
+    def validate_current_password(self, field):
+        """The signed-in user must prove they know the password."""
+        if not current_user.check_password(field.data):
+            raise ValidationError("That is not your current password.")

@@ -1,0 +1,300 @@
+"""Database models: users, posts, follows and the mail outbox."""
+
+import base64
+import hashlib
+import hmac
+import secrets
+import unicodedata
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from time import time
+from typing import Optional
+
+import jwt
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
+from flask_login import UserMixin
+from werkzeug.security import check_password_hash
+
+from app import db, login
+
+RESET_AUDIENCE = "microblog:password-reset"
+MAX_TOKEN_LENGTH = 1024
+Timestamp = sa.DateTime(timezone=True)
+
+
+def utcnow() -> datetime:
+    """Now, as an aware UTC datetime."""
+    return datetime.now(UTC)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """The same instant as an aware UTC datetime (SQLite hands back naive ones)."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def normalize_email(address: str) -> str:
+    """The form two addresses are compared in: NFKC, case-folded (UTR #36)."""
+    return unicodedata.normalize("NFKC", address.strip()).casefold()
+
+
+def new_session_token() -> str:
+    """A fresh random id for Flask-Login sessions and remember-me cookies."""
+    return secrets.token_urlsafe(32)
+
+
+def password_hasher() -> PasswordHasher:
+    """The argon2id hasher with this app's cost settings."""
+    config = current_app.config
+    return PasswordHasher(
+        time_cost=config["ARGON2_TIME_COST"],
+        memory_cost=config["ARGON2_MEMORY_COST"],
+        parallelism=1,
+    )
+
+
+def reset_token_keys() -> Iterator[bytes]:
+    """Keys for reset tokens, current first, derived so no other JWT can pass."""
+    config = current_app.config
+    for secret in [config["SECRET_KEY"], *config.get("SECRET_KEY_FALLBACKS", [])]:
+        yield hmac.new(secret.encode(), b"microblog.password-reset", "sha256").digest()
+
+
+followers = sa.Table(
+    "followers",
+    db.metadata,
+    sa.Column("follower_id", sa.Integer, sa.ForeignKey("user.id"), primary_key=True),
+    sa.Column("followed_id", sa.Integer, sa.ForeignKey("user.id"), primary_key=True),
+)
+
+
+class User(UserMixin, db.Model):
+    """A person with an account."""
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    username: so.Mapped[str] = so.mapped_column(sa.String(64), index=True, unique=True)
+    email: so.Mapped[str] = so.mapped_column(sa.String(254))
+    email_key: so.Mapped[str] = so.mapped_column(
+        sa.String(254), index=True, unique=True
+    )
+    password_hash: so.Mapped[str | None] = so.mapped_column(sa.String(256))
+    session_token: so.Mapped[str] = so.mapped_column(
+        sa.String(64), unique=True, default=new_session_token
+    )
+    active: so.Mapped[bool] = so.mapped_column(default=True)
+    about_me: so.Mapped[str | None] = so.mapped_column(sa.String(140))
+    last_seen: so.Mapped[datetime | None] = so.mapped_column(Timestamp, default=utcnow)
+
+    posts: so.WriteOnlyMapped["Post"] = so.relationship(back_populates="author")
+    following: so.WriteOnlyMapped["User"] = so.relationship(
+        secondary=followers,
+        primaryjoin=(followers.c.follower_id == id),
+        secondaryjoin=(followers.c.followed_id == id),
+        back_populates="followers",
+    )
+    followers: so.WriteOnlyMapped["User"] = so.relationship(
+        secondary=followers,
+        primaryjoin=(followers.c.followed_id == id),
+        secondaryjoin=(followers.c.follower_id == id),
+        back_populates="following",
+    )
+
+    def __repr__(self) -> str:
+        return f"<User {self.username}>"
+
+    @so.validates("email")
+    def _keep_email_key(self, key: str, address: str) -> str:
+        """Store the comparison form next to the address as typed."""
+        self.email_key = normalize_email(address)
+        return address.strip()
+
+    @property
+    def is_active(self) -> bool:
+        """Flask-Login refuses to log in deactivated accounts."""
+        return bool(self.active)
+
+    def get_id(self) -> str:
+        """Sessions carry a rotating token, not the primary key."""
+        if self.session_token is None:
+            self.session_token = new_session_token()
+        return self.session_token
+
+    def set_password(self, password: str) -> None:
+        """Hash and store a new password, ending every existing session."""
+        self.password_hash = password_hasher().hash(password)
+        self.session_token = new_session_token()
+
+    def rehash_password(self, password: str) -> None:
+        """Re-hash a correct password at the current cost; sessions stay."""
+        self.password_hash = password_hasher().hash(password)
+
+    def check_password(self, password: str) -> bool:
+        """Whether the password matches (argon2id, or an older Werkzeug hash)."""
+        if not self.password_hash:
+            return False
+        if not self.password_hash.startswith("$argon2"):
+            return check_password_hash(self.password_hash, password)
+        try:
+            return password_hasher().verify(self.password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    def password_needs_rehash(self) -> bool:
+        """Whether the stored hash is older or cheaper than the current setting."""
+        if not self.password_hash or not self.password_hash.startswith("$argon2"):
+            return True
+        return password_hasher().check_needs_rehash(self.password_hash)
+
+    def avatar(self, size: int) -> str:
+        """The Gravatar identicon URL for this user."""
+        email = self.email.lower().encode("utf-8")
+        digest = hashlib.md5(email, usedforsecurity=False).hexdigest()
+        return f"https://www.gravatar.com/avatar/{digest}?d=identicon&s={size}"
+
+    def follow(self, user: "User") -> None:
+        """Start following user."""
+        if not self.is_following(user):
+            self.following.add(user)
+
+    def unfollow(self, user: "User") -> None:
+        """Stop following user."""
+        if self.is_following(user):
+            self.following.remove(user)
+
+    def is_following(self, user: "User") -> bool:
+        """Whether this user follows user."""
+        query = self.following.select().where(User.id == user.id)
+        return db.session.scalar(query) is not None
+
+    def followers_count(self) -> int:
+        """How many users follow this one."""
+        query = sa.select(sa.func.count()).select_from(
+            self.followers.select().subquery()
+        )
+        return db.session.scalar(query)
+
+    def following_count(self) -> int:
+        """How many users this one follows."""
+        query = sa.select(sa.func.count()).select_from(
+            self.following.select().subquery()
+        )
+        return db.session.scalar(query)
+
+    def following_posts(self) -> sa.Select:
+        """Posts by followed users and this user's own, newest first."""
+        followed = sa.select(followers.c.followed_id).where(
+            followers.c.follower_id == self.id
+        )
+        return (
+            sa.select(Post)
+            .where(sa.or_(Post.user_id == self.id, Post.user_id.in_(followed)))
+            .order_by(Post.timestamp.desc(), Post.id.desc())
+        )
+
+    def _reset_fingerprint(self, key: bytes) -> str:
+        """A digest of the state a reset link must not outlive."""
+        state = f"{self.password_hash}|{self.email_key}|{self.active}".encode()
+        digest = hmac.new(key, state, "sha256").digest()[:16]
+        return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+    def get_reset_password_token(self, expires_in: int | None = None) -> str:
+        """A signed, short-lived link token that dies once the password changes."""
+        if expires_in is None:
+            expires_in = current_app.config["RESET_TOKEN_EXPIRES"]
+        key = next(reset_token_keys())
+        now = int(time())
+        claims = {
+            "sub": str(self.id),
+            "aud": RESET_AUDIENCE,
+            "iat": now,
+            "exp": now + expires_in,
+            "fp": self._reset_fingerprint(key),
+        }
+        return jwt.encode(claims, key, algorithm="HS256")
+
+    @staticmethod
+    def verify_reset_password_token(token: str) -> Optional["User"]:
+        """The user a valid, unused, unexpired reset token is for, else None."""
+        if not isinstance(token, str) or len(token) > MAX_TOKEN_LENGTH:
+            return None
+        for key in reset_token_keys():
+            try:
+                claims = jwt.decode(
+                    token,
+                    key,
+                    algorithms=["HS256"],
+                    audience=RESET_AUDIENCE,
+                    options={"require": ["exp", "iat", "sub", "aud", "fp"]},
+                    leeway=10,
+                )
+            except jwt.InvalidSignatureError:
+                continue
+            except jwt.InvalidTokenError:
+                return None
+            user_id = str(claims["sub"])
+            user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+            if user is None or not user.active:
+                return None
+            if hmac.compare_digest(str(claims["fp"]), user._reset_fingerprint(key)):
+                return user
+            return None
+        return None
+
+
+@login.user_loader
+def load_user(session_token: str) -> User | None:
+    """Find the user a session or remember-me cookie belongs to."""
+    return db.session.scalar(
+        sa.select(User).where(User.session_token == session_token, User.active)
+    )
+
+
+class Post(db.Model):
+    """A short message a user published."""
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    body: so.Mapped[str] = so.mapped_column(sa.String(140))
+    timestamp: so.Mapped[datetime] = so.mapped_column(
+        Timestamp, index=True, default=utcnow
+    )
+    user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey(User.id), index=True)
+
+    author: so.Mapped[User] = so.relationship(back_populates="posts")
+
+    def __repr__(self) -> str:
+        return f"<Post {self.body}>"
+
+
+class OutboxMessage(db.Model):
+    """An email waiting to be delivered (or the record that it was)."""
+
+    __tablename__ = "outbox"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    # "email": a rendered message; "password_reset": rendered at delivery for
+    # whichever active account the address matches, so requests cost the same.
+    kind: so.Mapped[str] = so.mapped_column(sa.String(32), default="email")
+    recipients: so.Mapped[str | None] = so.mapped_column(sa.String(1024))
+    subject: so.Mapped[str | None] = so.mapped_column(sa.String(256))
+    text_body: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    html_body: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    status: so.Mapped[str] = so.mapped_column(
+        sa.String(16), default="pending", index=True
+    )
+    attempts: so.Mapped[int] = so.mapped_column(default=0)
+    last_error: so.Mapped[str | None] = so.mapped_column(sa.String(512))
+    created_at: so.Mapped[datetime] = so.mapped_column(Timestamp, default=utcnow)
+    next_attempt_at: so.Mapped[datetime] = so.mapped_column(
+        Timestamp, default=utcnow, index=True
+    )
+    locked_until: so.Mapped[datetime | None] = so.mapped_column(Timestamp)
+    expires_at: so.Mapped[datetime | None] = so.mapped_column(Timestamp)
+    sent_at: so.Mapped[datetime | None] = so.mapped_column(Timestamp)
+
+    def __repr__(self) -> str:
+        return f"<OutboxMessage {self.id} {self.kind} {self.status}>"

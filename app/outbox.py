@@ -1,0 +1,269 @@
+"""Delivering queued mail: claim a row, send it with a timeout, retry, erase it."""
+
+import logging
+import os
+import smtplib
+import threading
+from datetime import timedelta
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask import Flask, current_app, g, has_app_context
+from flask_mail import Message, email_dispatched
+
+from app import db
+from app.email import password_reset_message
+from app.models import OutboxMessage, User, as_utc, utcnow
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=5)
+POLL_SECONDS = 5.0
+MAX_BACKOFF = timedelta(hours=1)
+_wakeup = threading.Event()
+_thread_pid: int | None = None
+_thread_lock = threading.Lock()
+
+
+class PermanentFailure(Exception):
+    """The mail server refused the message for good (a 5xx answer)."""
+
+
+@sa.event.listens_for(so.Session, "after_commit")
+def _mail_committed(session) -> None:
+    """Wake the sender once queued mail is visible to other connections."""
+    if session.info.pop("mail_queued", False):
+        _wakeup.set()
+        if has_app_context():
+            g.mail_committed = True
+
+
+def init_app(app: Flask) -> None:
+    """Deliver in this app's own processes unless a separate worker does it."""
+    mode = app.config["MAIL_DELIVERY"]
+    if mode == "inline":
+        app.after_request(_deliver_after_request)
+    elif mode == "thread":
+        app.before_request(lambda: start_thread(app))
+
+
+def _deliver_after_request(response):
+    """Tests: deliver what this request queued before the response returns."""
+    if g.pop("mail_committed", False):
+        deliver_due()
+    return response
+
+
+def start_thread(app: Flask) -> None:
+    """Start this process's delivery thread (once per process, fork-safe)."""
+    global _thread_pid
+    if _thread_pid == os.getpid():
+        return
+    with _thread_lock:
+        if _thread_pid != os.getpid():
+            _thread_pid = os.getpid()
+            threading.Thread(
+                target=run_forever, args=(app,), name="mail-delivery", daemon=True
+            ).start()
+
+
+def run_forever(app: Flask, stop: threading.Event | None = None) -> None:
+    """Deliver due mail now and whenever woken, polling as a fallback."""
+    stop = stop or threading.Event()
+    while not stop.is_set():
+        with app.app_context():
+            try:
+                deliver_due()
+            except Exception:
+                log.exception("Mail delivery pass failed; will retry")
+            finally:
+                db.session.remove()
+        _wakeup.wait(POLL_SECONDS)
+        _wakeup.clear()
+
+
+def deliver_due(limit: int = 100) -> int:
+    """Deliver up to limit due messages; return how many were handled."""
+    handled = 0
+    while handled < limit and (row := claim_next()) is not None:
+        deliver(row)
+        handled += 1
+    return handled
+
+
+def claim_next() -> OutboxMessage | None:
+    """Atomically take the oldest due message, so no two senders share one."""
+    while True:
+        now = utcnow()
+        due = sa.and_(
+            OutboxMessage.status == "pending",
+            OutboxMessage.next_attempt_at <= now,
+            sa.or_(
+                OutboxMessage.locked_until.is_(None), OutboxMessage.locked_until < now
+            ),
+        )
+        query = (
+            sa.select(OutboxMessage.id)
+            .where(due)
+            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+            .limit(1)
+        )
+        if db.engine.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        row_id = db.session.scalar(query)
+        if row_id is None:
+            db.session.rollback()
+            return None
+        claimed = db.session.execute(
+            sa.update(OutboxMessage)
+            .where(OutboxMessage.id == row_id, due)
+            .values(locked_until=now + LEASE, attempts=OutboxMessage.attempts + 1)
+        )
+        db.session.commit()
+        if claimed.rowcount == 1:
+            return db.session.get(OutboxMessage, row_id)
+
+
+def deliver(row: OutboxMessage) -> None:
+    """Send one claimed message and record the outcome."""
+    if row.expires_at is not None and as_utc(row.expires_at) <= utcnow():
+        return finish(row, "expired")
+    message = compose(row)
+    if message is None:
+        return finish(row, "dropped")
+    try:
+        transmit(message)
+    except PermanentFailure as error:
+        log.error("Mail %s rejected for good: %s", row.id, error)
+        finish(row, "failed", error)
+    except (OSError, smtplib.SMTPException) as error:
+        retry_later(row, error)
+    else:
+        finish(row, "sent")
+
+
+def compose(row: OutboxMessage) -> Message | None:
+    """The message to send for row, or None when there is nobody to send to."""
+    if row.kind != "password_reset":
+        return Message(
+            row.subject,
+            recipients=row.recipients.split(","),
+            body=row.text_body,
+            html=row.html_body,
+        )
+    user = db.session.scalar(
+        sa.select(User).where(User.email_key == row.recipients, User.active)
+    )
+    if user is None or not user.password_hash:
+        return None
+    return password_reset_message(user, row.expires_at)
+
+
+def transmit(message: Message) -> None:
+    """Hand message to the SMTP server, or print it when none is configured."""
+    config = current_app.config
+    if not config["MAIL_SERVER"]:
+        print(console_copy(message), flush=True)
+    else:
+        smtp_class = smtplib.SMTP_SSL if config["MAIL_USE_SSL"] else smtplib.SMTP
+        host, port = config["MAIL_SERVER"], config["MAIL_PORT"]
+        try:
+            with smtp_class(host, port, timeout=config["MAIL_TIMEOUT"]) as smtp:
+                if config["MAIL_USE_TLS"]:
+                    smtp.starttls()
+                if config["MAIL_USERNAME"]:
+                    smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
+                smtp.sendmail(message.sender, message.send_to, message.as_bytes())
+        except smtplib.SMTPRecipientsRefused as error:
+            codes = [code for code, _ in error.recipients.values()]
+            if all(code >= 500 for code in codes):
+                raise PermanentFailure(f"recipients refused: {codes}") from error
+            raise
+        except smtplib.SMTPResponseException as error:
+            if error.smtp_code >= 500:
+                message = f"{error.smtp_code} {error.smtp_error!r}"
+                raise PermanentFailure(message) from error
+            raise
+    email_dispatched.send(message, app=current_app._get_current_object())
+
+
+def console_copy(message: Message) -> str:
+    """A readable copy of message for the terminal, when no server is set."""
+    return (
+        "\n----- mail (no MAIL_SERVER set, so printed here) -----\n"
+        f"From: {message.sender}\nTo: {', '.join(message.send_to)}\n"
+        f"Subject: {message.subject}\n\n{message.body}\n"
+        "----- end of mail -----\n"
+    )
+
+
+def retry_later(row: OutboxMessage, error: Exception) -> None:
+    """Schedule another try with exponential backoff, or give up."""
+    if row.attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]:
+        log.error("Mail %s given up after %s tries: %r", row.id, row.attempts, error)
+        return finish(row, "failed", error)
+    delay = min(timedelta(seconds=30 * 2 ** (row.attempts - 1)), MAX_BACKOFF)
+    log.warning("Mail %s failed (%r); retrying in %s", row.id, error, delay)
+    row.last_error = repr(error)[:512]
+    row.next_attempt_at = utcnow() + delay
+    row.locked_until = None
+    db.session.commit()
+
+
+def finish(row: OutboxMessage, status: str, error: Exception | None = None) -> None:
+    """Record the outcome; a delivered or moot body is erased, a failed one kept."""
+    row.status = status
+    row.locked_until = None
+    if status != "failed":
+        row.text_body = row.html_body = None
+    if status == "sent":
+        row.sent_at = utcnow()
+    if status in ("dropped", "expired") and row.kind == "password_reset":
+        # An address nobody registered is not ours to keep.
+        row.recipients = None
+    if error is not None:
+        row.last_error = repr(error)[:512]
+    db.session.commit()
+
+
+def retry_failed() -> int:
+    """Put failed and backing-off messages back in line now; return how many."""
+    backing_off = (OutboxMessage.status == "pending") & (OutboxMessage.attempts > 0)
+    result = db.session.execute(
+        sa.update(OutboxMessage)
+        .where((OutboxMessage.status == "failed") | backing_off)
+        .values(
+            status="pending", attempts=0, next_attempt_at=utcnow(), locked_until=None
+        )
+    )
+    db.session.commit()
+    return result.rowcount
+
+
+class ErrorMailHandler(logging.Handler):
+    """Queues error reports for ADMINS in the outbox, outside the failed request."""
+
+    def __init__(self, app: Flask):
+        super().__init__()
+        self.app = app
+        self.setFormatter(logging.Formatter("%(asctime)s %(name)s\n%(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Write the report in its own transaction, then wake the sender."""
+        try:
+            with self.app.app_context(), db.engine.begin() as connection:
+                connection.execute(
+                    sa.insert(OutboxMessage).values(
+                        kind="email",
+                        recipients=",".join(self.app.config["ADMINS"]),
+                        subject="[Microblog] Failure",
+                        text_body=self.format(record),
+                        status="pending",
+                        attempts=0,
+                        created_at=utcnow(),
+                        next_attempt_at=utcnow(),
+                    )
+                )
+            _wakeup.set()
+        except Exception:  # noqa: BLE001 - logging must never raise into the app
+            self.handleError(record)

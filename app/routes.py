@@ -1,0 +1,133 @@
+"""Pages for posting, reading and following."""
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user, login_required
+
+from app import db
+from app.forms import EditProfileForm, EmptyForm, PostForm
+from app.models import Post, User, as_utc, utcnow
+
+bp = Blueprint("main", __name__)
+LAST_SEEN_RESOLUTION = timedelta(minutes=1)
+
+
+@bp.before_app_request
+def record_last_seen():
+    """Note when a signed-in user was last here (at most once a minute)."""
+    if current_user.is_authenticated:
+        now = utcnow()
+        seen = current_user.last_seen
+        if seen is None or now - as_utc(seen) > LAST_SEEN_RESOLUTION:
+            current_user.last_seen = now
+            db.session.commit()
+
+
+def paginate(query: sa.Select):
+    """One page of query's results, from ?page= (out of range: empty)."""
+    return db.paginate(
+        query,
+        page=request.args.get("page", 1, type=int),
+        per_page=current_app.config["POSTS_PER_PAGE"],
+        error_out=False,
+    )
+
+
+@bp.route("/", methods=["GET", "POST"])
+@bp.route("/index", methods=["GET", "POST"])
+@login_required
+def index():
+    """Write a post; read those of the people you follow, and your own."""
+    form = PostForm()
+    if form.validate_on_submit():
+        db.session.add(Post(body=form.post.data, user_id=current_user.id))
+        db.session.commit()
+        flash("Your post is now live!", "success")
+        return redirect(url_for("main.index"))
+    posts = paginate(current_user.following_posts())
+    return render_template("index.html", title="Home", form=form, posts=posts)
+
+
+@bp.route("/explore")
+@login_required
+def explore():
+    """Everyone's posts, newest first."""
+    query = sa.select(Post).order_by(Post.timestamp.desc(), Post.id.desc())
+    return render_template("index.html", title="Explore", posts=paginate(query))
+
+
+@bp.route("/user/<username>")
+@login_required
+def user(username):
+    """A profile and its posts."""
+    profile = db.first_or_404(sa.select(User).where(User.username == username))
+    query = profile.posts.select().order_by(Post.timestamp.desc(), Post.id.desc())
+    return render_template(
+        "user.html",
+        title=profile.username,
+        user=profile,
+        posts=paginate(query),
+        form=EmptyForm(),
+    )
+
+
+@bp.route("/edit_profile", methods=["GET", "POST"])
+@login_required
+def edit_profile():
+    """Change your username and about-me text."""
+    form = EditProfileForm(current_user.username)
+    if form.validate_on_submit():
+        current_user.username = form.username.data
+        current_user.about_me = form.about_me.data
+        db.session.commit()
+        flash("Your changes have been saved.", "success")
+        return redirect(url_for("main.edit_profile"))
+    if request.method == "GET":
+        form.username.data = current_user.username
+        form.about_me.data = current_user.about_me
+    return render_template("edit_profile.html", title="Edit profile", form=form)
+
+
+@bp.route("/follow/<username>", methods=["POST"])
+@login_required
+def follow(username):
+    """Follow a user."""
+    return change_following(username, follow=True)
+
+
+@bp.route("/unfollow/<username>", methods=["POST"])
+@login_required
+def unfollow(username):
+    """Stop following a user."""
+    return change_following(username, follow=False)
+
+
+def change_following(username: str, follow: bool):
+    """Follow or unfollow username, then go back to their profile."""
+    if not EmptyForm().validate_on_submit():
+        return redirect(url_for("main.index"))
+    target = db.session.scalar(sa.select(User).where(User.username == username))
+    if target is None:
+        flash(f"User {username} not found.", "warning")
+        return redirect(url_for("main.index"))
+    if target.id == current_user.id:
+        flash("You cannot follow yourself!", "warning")
+        return redirect(url_for("main.user", username=username))
+    if follow:
+        current_user.follow(target)
+        flash(f"You are following {username}!", "success")
+    else:
+        current_user.unfollow(target)
+        flash(f"You are not following {username}.", "info")
+    db.session.commit()
+    return redirect(url_for("main.user", username=username))

@@ -1,0 +1,87 @@
+"""Settings read from the environment (and a local `.env`); see README "Configure"."""
+
+import os
+
+from dotenv import load_dotenv
+
+basedir = os.path.abspath(os.path.dirname(__file__))
+load_dotenv(os.path.join(basedir, ".env"))
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    """Read a yes/no environment variable."""
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    """Read an integer environment variable."""
+    value = os.environ.get(name, "").strip()
+    return int(value) if value else default
+
+
+def env_list(name: str) -> list[str]:
+    """Read a comma-separated environment variable."""
+    return [
+        item.strip() for item in os.environ.get(name, "").split(",") if item.strip()
+    ]
+
+
+class Config:
+    """Production-safe defaults; development and tests relax them explicitly."""
+
+    # No fallback: create_app refuses to start without a key outside debug and testing.
+    SECRET_KEY = os.environ.get("SECRET_KEY")
+    SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS")
+    # A relative SQLite path lands in the instance folder (Flask-SQLAlchemy 3).
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or "sqlite:///microblog.db"
+
+    MAIL_SERVER = os.environ.get("MAIL_SERVER")
+    MAIL_PORT = env_int("MAIL_PORT", 25)
+    MAIL_USE_TLS = env_bool("MAIL_USE_TLS")
+    MAIL_USE_SSL = env_bool("MAIL_USE_SSL")
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
+    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER") or "microblog@localhost"
+    MAIL_TIMEOUT = env_int("MAIL_TIMEOUT", 10)
+    MAIL_MAX_ATTEMPTS = env_int("MAIL_MAX_ATTEMPTS", 8)
+    # "thread": each app process delivers queued mail itself; "worker": only
+    # `flask mail worker` does; "inline": after each request (tests).
+    MAIL_DELIVERY = os.environ.get("MAIL_DELIVERY") or "thread"
+    ADMINS = env_list("ADMINS")
+
+    # Emailed links are built from these, never from the request's Host header.
+    SERVER_NAME = os.environ.get("SERVER_NAME")
+    PREFERRED_URL_SCHEME = os.environ.get("PREFERRED_URL_SCHEME") or "https"
+    TRUSTED_HOSTS = env_list("TRUSTED_HOSTS") or None
+    # How many proxies in front set X-Forwarded-For / -Proto / -Host (0: none).
+    PROXY_FIX_X_FOR = env_int("PROXY_FIX_X_FOR", 0)
+    PROXY_FIX_X_PROTO = env_int("PROXY_FIX_X_PROTO", 0)
+    PROXY_FIX_X_HOST = env_int("PROXY_FIX_X_HOST", 0)
+
+    POSTS_PER_PAGE = env_int("POSTS_PER_PAGE", 25)
+    RESET_TOKEN_EXPIRES = env_int("RESET_TOKEN_EXPIRES", 30 * 60)
+    PASSWORD_MIN_LENGTH = 15
+    PASSWORD_MAX_LENGTH = 128
+    # argon2id at OWASP's minimum (19 MiB, 2 passes, 1 lane).
+    ARGON2_MEMORY_COST = env_int("ARGON2_MEMORY_COST", 19 * 1024)
+    ARGON2_TIME_COST = env_int("ARGON2_TIME_COST", 2)
+
+    RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    RESET_REQUESTS_PER_ADDRESS = os.environ.get("RESET_REQUESTS_PER_ADDRESS") or (
+        "3/hour"
+    )
+
+    MAX_CONTENT_LENGTH = 64 * 1024
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    BOOTSTRAP_SERVE_LOCAL = True  # no CDN: pages work offline, nothing third-party
+    LOG_DIR = os.environ.get("LOG_DIR") or os.path.join(basedir, "logs")

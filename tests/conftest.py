@@ -1,0 +1,191 @@
+"""Fixtures: an app per test on its own database, a client, a CLI runner, mail."""
+
+import os
+import socket
+import uuid
+from email import message_from_bytes, policy
+
+import pytest
+import sqlalchemy as sa
+from aiosmtpd.controller import Controller
+from flask_mail import email_dispatched
+
+from app import create_app, db, limiter
+from app.models import User
+from config import Config
+
+PASSWORD = "tangerine lamp orbit 42"
+BASE_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "sqlite://")
+
+
+class TestConfig(Config):
+    """Settings for tests: throwaway database, mail delivered inline, no limits."""
+
+    TESTING = True
+    SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"
+    SQLALCHEMY_DATABASE_URI = BASE_DATABASE_URL
+    SERVER_NAME = "app.example.com"
+    PREFERRED_URL_SCHEME = "https"
+    WTF_CSRF_ENABLED = False
+    MAIL_SERVER = None
+    MAIL_DELIVERY = "inline"
+    RATELIMIT_ENABLED = False
+    RATELIMIT_STORAGE_URI = "memory://"
+    SESSION_COOKIE_SECURE = REMEMBER_COOKIE_SECURE = False
+    ARGON2_MEMORY_COST = 1024
+    ARGON2_TIME_COST = 1
+
+
+@pytest.fixture(scope="session")
+def database_url():
+    """SQLite in memory, or a fresh PostgreSQL database for this run."""
+    if not BASE_DATABASE_URL.startswith("postgresql"):
+        yield BASE_DATABASE_URL
+        return
+    name = f"microblog_test_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(BASE_DATABASE_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = sa.make_url(BASE_DATABASE_URL).set(database=name)
+    yield url.render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def make_app(database_url):
+    """Build apps with extra settings; each gets empty tables."""
+    built = []
+
+    def factory(**settings):
+        config = type(
+            "Config", (TestConfig,), {"SQLALCHEMY_DATABASE_URI": database_url}
+        )
+        for key, value in settings.items():
+            setattr(config, key, value)
+        app = create_app(config)
+        with app.app_context():
+            db.drop_all()
+            db.create_all()
+            if app.config["RATELIMIT_ENABLED"]:
+                limiter.reset()
+        built.append(app)
+        return app
+
+    yield factory
+    for app in built:
+        with app.app_context():
+            db.session.remove()
+            db.drop_all()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(make_app):
+    """The app under test with the default test settings."""
+    return make_app()
+
+
+@pytest.fixture
+def client(app):
+    """A browser-like test client."""
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    """A runner for `flask` CLI commands."""
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def outbox(app):
+    """Every message the app hands to the mail server during the test."""
+    messages = []
+
+    def record(message, app):
+        messages.append(message)
+
+    email_dispatched.connect(record)
+    yield messages
+    email_dispatched.disconnect(record)
+
+
+@pytest.fixture
+def make_user(app):
+    """Create a user and return its id (not a detached instance)."""
+
+    def factory(username="susan", email=None, password=PASSWORD, **fields):
+        with app.app_context():
+            user = User(username=username, email=email or f"{username}@example.org")
+            if password is not None:
+                user.set_password(password)
+            for name, value in fields.items():
+                setattr(user, name, value)
+            db.session.add(user)
+            db.session.commit()
+            return user.id
+
+    return factory
+
+
+class AuthActions:
+    """Log in and out through the real forms."""
+
+    def __init__(self, client):
+        self._client = client
+
+    def login(self, username="susan", password=PASSWORD, remember=False):
+        """POST the login form."""
+        data = {"username": username, "password": password}
+        if remember:
+            data["remember_me"] = "y"
+        return self._client.post("/login", data=data)
+
+    def logout(self):
+        """POST the logout form."""
+        return self._client.post("/logout")
+
+
+@pytest.fixture
+def auth(client):
+    """Login helper bound to the test client."""
+    return AuthActions(client)
+
+
+def free_port() -> int:
+    """A TCP port nobody is listening on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Inbox:
+    """What a real SMTP server on loopback received, parsed."""
+
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        """Keep each message with its envelope recipients."""
+        message = message_from_bytes(envelope.original_content, policy=policy.default)
+        self.messages.append((envelope.rcpt_tos, message))
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server (aiosmtpd) on a free loopback port."""
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    inbox.port = controller.port
+    yield inbox
+    controller.stop()
+
+
+@pytest.fixture
+def smtp_app(make_app, smtp_server):
+    """The app sending through the real SMTP server."""
+    return make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp_server.port, MAIL_TIMEOUT=5)
