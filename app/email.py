@@ -59,7 +59,8 @@ def password_reset_message(user: User, expires_at: datetime) -> Message:
     seconds_left = int((as_utc(expires_at) - utcnow()).total_seconds())
     token = user.get_reset_password_token(expires_in=seconds_left)
     link = public_url("auth.reset_password", token=token)
-    context = {"user": user, "link": link, "minutes": max(1, seconds_left // 60)}
+    minutes = max(1, round(seconds_left / 60))
+    context = {"user": user, "link": link, "minutes": minutes}
     return Message(
         RESET_SUBJECT,
         recipients=[user.email],

@@ -1,6 +1,7 @@
 """Error pages a person can read."""
 
 from flask import Blueprint, render_template
+from flask.globals import request_ctx
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -42,6 +43,9 @@ def internal_error(error):
 
 def render_error(code: int, title: str, explanation: str):
     """The error page with its status code."""
+    if request_ctx.url_adapter is None:
+        # The Host header was refused, so no link can be built: answer plainly.
+        return f"{code} {title}: {explanation}\n", code, {"Content-Type": "text/plain"}
     page = render_template(
         "errors/error.html", code=code, title=title, explanation=explanation
     )

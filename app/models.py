@@ -68,8 +68,18 @@ def reset_token_keys() -> Iterator[bytes]:
 followers = sa.Table(
     "followers",
     db.metadata,
-    sa.Column("follower_id", sa.Integer, sa.ForeignKey("user.id"), primary_key=True),
-    sa.Column("followed_id", sa.Integer, sa.ForeignKey("user.id"), primary_key=True),
+    sa.Column(
+        "follower_id",
+        sa.Integer,
+        sa.ForeignKey("user.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column(
+        "followed_id",
+        sa.Integer,
+        sa.ForeignKey("user.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
 )
 
 
@@ -90,18 +100,23 @@ class User(UserMixin, db.Model):
     about_me: so.Mapped[str | None] = so.mapped_column(sa.String(140))
     last_seen: so.Mapped[datetime | None] = so.mapped_column(Timestamp, default=utcnow)
 
-    posts: so.WriteOnlyMapped["Post"] = so.relationship(back_populates="author")
+    # Deleting a user deletes their posts and follows in the database itself.
+    posts: so.WriteOnlyMapped["Post"] = so.relationship(
+        back_populates="author", passive_deletes=True
+    )
     following: so.WriteOnlyMapped["User"] = so.relationship(
         secondary=followers,
         primaryjoin=(followers.c.follower_id == id),
         secondaryjoin=(followers.c.followed_id == id),
         back_populates="followers",
+        passive_deletes=True,
     )
     followers: so.WriteOnlyMapped["User"] = so.relationship(
         secondary=followers,
         primaryjoin=(followers.c.followed_id == id),
         secondaryjoin=(followers.c.follower_id == id),
         back_populates="following",
+        passive_deletes=True,
     )
 
     def __repr__(self) -> str:
@@ -262,7 +277,9 @@ class Post(db.Model):
     timestamp: so.Mapped[datetime] = so.mapped_column(
         Timestamp, index=True, default=utcnow
     )
-    user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey(User.id), index=True)
+    user_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey(User.id, ondelete="CASCADE"), index=True
+    )
 
     author: so.Mapped[User] = so.relationship(back_populates="posts")
 

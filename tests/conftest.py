@@ -100,8 +100,8 @@ def runner(app):
 
 
 @pytest.fixture
-def outbox(app):
-    """Every message the app hands to the mail server during the test."""
+def outbox():
+    """Every message any app hands to the mail server during the test."""
     messages = []
 
     def record(message, app):
