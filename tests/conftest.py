@@ -73,6 +73,7 @@ def make_app(database_url):
         built.append(app)
         return app
 
+    factory.built = built
     yield factory
     for app in built:
         with app.app_context():
@@ -113,10 +114,12 @@ def outbox():
 
 
 @pytest.fixture
-def make_user(app):
-    """Create a user and return its id (not a detached instance)."""
+def make_user(make_app, request):
+    """Create a user in the newest app and return its id (not an instance)."""
 
     def factory(username="susan", email=None, password=PASSWORD, **fields):
+        newest = make_app.built[-1] if make_app.built else None
+        app = newest or request.getfixturevalue("app")
         with app.app_context():
             user = User(username=username, email=email or f"{username}@example.org")
             if password is not None:
