@@ -29,9 +29,10 @@ def form_expired(error):
 
 @bp.app_errorhandler(HTTPException)
 def http_error(error):
-    """Known HTTP errors get our page with a plain explanation."""
+    """Known HTTP errors get our page, keeping headers such as a 405's Allow."""
     explanation = EXPLANATIONS.get(error.code, error.description)
-    return render_error(error.code, error.name, explanation)
+    headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
+    return render_error(error.code, error.name, explanation, headers)
 
 
 @bp.app_errorhandler(500)
@@ -41,12 +42,13 @@ def internal_error(error):
     return render_error(500, "Internal server error", EXPLANATIONS[500])
 
 
-def render_error(code: int, title: str, explanation: str):
+def render_error(code: int, title: str, explanation: str, headers=()):
     """The error page with its status code."""
     if request_ctx.url_adapter is None:
         # The Host header was refused, so no link can be built: answer plainly.
-        return f"{code} {title}: {explanation}\n", code, {"Content-Type": "text/plain"}
+        text = f"{code} {title}: {explanation}\n"
+        return text, code, [*headers, ("Content-Type", "text/plain; charset=utf-8")]
     page = render_template(
         "errors/error.html", code=code, title=title, explanation=explanation
     )
-    return page, code
+    return page, code, list(headers)

@@ -69,7 +69,7 @@ def claims_for(app, user_id, **changes):
     return {key: value for key, value in claims.items() if value is not None}
 
 
-# --- The story, through the test client -------------------------------------------
+# --- The story, through the test client ---
 
 
 def test_full_reset_story(client, make_user, outbox, auth, app):
@@ -112,7 +112,7 @@ def test_logged_in_users_are_sent_home(client, make_user, auth, app):
         assert client.get(path).headers["Location"] == "/index"
 
 
-# --- A. The request endpoint ---------------------------------------------------------
+# --- A. The request endpoint ---
 
 
 @pytest.mark.parametrize(
@@ -257,7 +257,7 @@ def test_csrf_protects_both_forms(make_app, make_user):
         assert db.session.scalar(sa.select(User.password_hash)) == before
 
 
-# --- B. The link and the mail --------------------------------------------------------
+# --- B. The link and the mail ---
 
 
 def test_link_ignores_forwarded_host_and_uses_https(client, make_user, outbox):
@@ -305,7 +305,7 @@ def test_token_never_appears_in_responses(client, make_user, outbox):
         assert token not in headers
 
 
-# --- C. The token ---------------------------------------------------------------------
+# --- C. The token ---
 
 
 def test_token_claims_are_bounded_and_impersonal(app, make_user):
@@ -460,7 +460,7 @@ def test_secret_rotation_keeps_links_alive_through_fallbacks(make_app):
         assert User.verify_reset_password_token(token) is None
 
 
-# --- D. The landing page and the form -------------------------------------------------
+# --- D. The landing page and the form ---
 
 
 def test_post_takes_the_user_only_from_the_token(client, app, make_user, auth):
@@ -502,7 +502,7 @@ def test_new_password_follows_the_policy(client, app, make_user):
     assert b"username" in response.data
 
 
-# --- E. After a successful reset ------------------------------------------------------
+# --- E. After a successful reset ---
 
 
 def test_reset_ends_every_session_and_remember_cookie(app, make_user, client):
@@ -569,7 +569,7 @@ def test_audit_log_has_events_but_no_secrets(client, make_user, outbox, caplog):
     assert "mike@example.org" not in text
 
 
-# --- Rate limits ------------------------------------------------------------------------
+# --- Rate limits ---
 
 
 @pytest.fixture
