@@ -6,7 +6,7 @@ from flask import current_app, render_template, url_for
 from flask_mail import Message
 
 from app import db
-from app.models import OutboxMessage, User, as_utc, normalize_email, utcnow
+from app.models import OutboxMessage, User, normalize_email, utcnow
 
 RESET_SUBJECT = "[Microblog] Reset your password"
 CHANGED_SUBJECT = "[Microblog] Your password was changed"
@@ -56,7 +56,7 @@ def send_password_reset_email(user: User) -> None:
 
 def password_reset_message(user: User, expires_at: datetime) -> Message:
     """The reset mail, with a link that expires at expires_at."""
-    seconds_left = int((as_utc(expires_at) - utcnow()).total_seconds())
+    seconds_left = int((expires_at - utcnow()).total_seconds())
     token = user.get_reset_password_token(expires_in=seconds_left)
     link = public_url("auth.reset_password", token=token)
     minutes = max(1, round(seconds_left / 60))

@@ -23,7 +23,6 @@ from app import db, login
 
 RESET_AUDIENCE = "microblog:password-reset"
 MAX_TOKEN_LENGTH = 1024
-Timestamp = sa.DateTime(timezone=True)
 
 
 def utcnow() -> datetime:
@@ -36,6 +35,17 @@ def as_utc(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)
+
+
+class Timestamp(sa.types.TypeDecorator):
+    """A UTC timestamp that always comes back timezone-aware, SQLite included."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_result_value(self, value, dialect):
+        """Attach UTC to the naive datetimes SQLite returns."""
+        return None if value is None else as_utc(value)
 
 
 def normalize_email(address: str) -> str:
@@ -98,7 +108,9 @@ class User(UserMixin, db.Model):
     )
     active: so.Mapped[bool] = so.mapped_column(default=True)
     about_me: so.Mapped[str | None] = so.mapped_column(sa.String(140))
-    last_seen: so.Mapped[datetime | None] = so.mapped_column(Timestamp, default=utcnow)
+    last_seen: so.Mapped[datetime | None] = so.mapped_column(
+        Timestamp(), default=utcnow
+    )
 
     # Deleting a user deletes their posts and follows in the database itself.
     posts: so.WriteOnlyMapped["Post"] = so.relationship(
@@ -275,7 +287,7 @@ class Post(db.Model):
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     body: so.Mapped[str] = so.mapped_column(sa.String(140))
     timestamp: so.Mapped[datetime] = so.mapped_column(
-        Timestamp, index=True, default=utcnow
+        Timestamp(), index=True, default=utcnow
     )
     user_id: so.Mapped[int] = so.mapped_column(
         sa.ForeignKey(User.id, ondelete="CASCADE"), index=True
@@ -305,13 +317,13 @@ class OutboxMessage(db.Model):
     )
     attempts: so.Mapped[int] = so.mapped_column(default=0)
     last_error: so.Mapped[str | None] = so.mapped_column(sa.String(512))
-    created_at: so.Mapped[datetime] = so.mapped_column(Timestamp, default=utcnow)
+    created_at: so.Mapped[datetime] = so.mapped_column(Timestamp(), default=utcnow)
     next_attempt_at: so.Mapped[datetime] = so.mapped_column(
-        Timestamp, default=utcnow, index=True
+        Timestamp(), default=utcnow, index=True
     )
-    locked_until: so.Mapped[datetime | None] = so.mapped_column(Timestamp)
-    expires_at: so.Mapped[datetime | None] = so.mapped_column(Timestamp)
-    sent_at: so.Mapped[datetime | None] = so.mapped_column(Timestamp)
+    locked_until: so.Mapped[datetime | None] = so.mapped_column(Timestamp())
+    expires_at: so.Mapped[datetime | None] = so.mapped_column(Timestamp())
+    sent_at: so.Mapped[datetime | None] = so.mapped_column(Timestamp())
 
     def __repr__(self) -> str:
         return f"<OutboxMessage {self.id} {self.kind} {self.status}>"

@@ -13,7 +13,7 @@ from flask_mail import Message, email_dispatched
 
 from app import db
 from app.email import password_reset_message
-from app.models import OutboxMessage, User, as_utc, utcnow
+from app.models import OutboxMessage, User, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -118,15 +118,16 @@ def claim_next() -> OutboxMessage | None:
             sa.update(OutboxMessage)
             .where(OutboxMessage.id == row_id, due)
             .values(locked_until=now + LEASE, attempts=OutboxMessage.attempts + 1)
+            .execution_options(synchronize_session=False)
         )
         db.session.commit()
         if claimed.rowcount == 1:
-            return db.session.get(OutboxMessage, row_id)
+            return db.session.get(OutboxMessage, row_id, populate_existing=True)
 
 
 def deliver(row: OutboxMessage) -> None:
     """Send one claimed message and record the outcome."""
-    if row.expires_at is not None and as_utc(row.expires_at) <= utcnow():
+    if row.expires_at is not None and row.expires_at <= utcnow():
         return finish(row, "expired")
     message = compose(row)
     if message is None:

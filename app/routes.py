@@ -16,7 +16,7 @@ from flask_login import current_user, login_required
 
 from app import db
 from app.forms import EditProfileForm, EmptyForm, PostForm
-from app.models import Post, User, as_utc, utcnow
+from app.models import Post, User, utcnow
 
 bp = Blueprint("main", __name__)
 LAST_SEEN_RESOLUTION = timedelta(minutes=1)
@@ -28,7 +28,7 @@ def record_last_seen():
     if current_user.is_authenticated:
         now = utcnow()
         seen = current_user.last_seen
-        if seen is None or now - as_utc(seen) > LAST_SEEN_RESOLUTION:
+        if seen is None or now - seen > LAST_SEEN_RESOLUTION:
             current_user.last_seen = now
             db.session.commit()
 

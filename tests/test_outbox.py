@@ -1,0 +1,494 @@
+"""Outbox delivery under faults, through real SMTP servers on loopback."""
+
+import asyncio
+import logging
+import socket
+import threading
+import time
+from datetime import timedelta
+from email import message_from_bytes, policy
+
+import pytest
+import sqlalchemy as sa
+from aiosmtpd.controller import Controller
+
+from app import db, outbox
+from app.email import send_email
+from app.models import OutboxMessage, User, as_utc, utcnow
+from app.outbox import ErrorMailHandler, claim_next, deliver_due
+
+PASSWORD = "tangerine lamp orbit 42"
+ADDRESS = "susan@example.org"
+
+
+def free_port() -> int:
+    """A TCP port nobody is listening on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(predicate, timeout: float, interval: float = 0.05) -> bool:
+    """Poll predicate until it is true or timeout seconds pass."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()
+
+
+class Mailbox:
+    """An aiosmtpd handler that records mail, or answers with a chosen reply."""
+
+    def __init__(self, rcpt_reply=None, data_reply=None, data_delay=0.0):
+        self.rcpt_reply = rcpt_reply
+        self.data_reply = data_reply
+        self.data_delay = data_delay
+        self.messages = []
+        self.attempts = 0
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        """Accept the recipient, unless told to refuse it."""
+        self.attempts += 1
+        if self.rcpt_reply:
+            return self.rcpt_reply
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        """Keep the message, after an optional (bounded) delay, unless refusing."""
+        if self.data_delay:
+            await asyncio.sleep(self.data_delay)
+        if self.data_reply:
+            return self.data_reply
+        message = message_from_bytes(envelope.original_content, policy=policy.default)
+        self.messages.append((envelope.rcpt_tos, message))
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture
+def start_smtp():
+    """Start real SMTP servers with a given handler; all stop after the test."""
+    controllers = []
+
+    def start(handler=None, port=None):
+        handler = handler or Mailbox()
+        controller = Controller(handler, hostname="127.0.0.1", port=port or free_port())
+        controller.start()
+        controllers.append(controller)
+        handler.port = controller.port
+        return handler
+
+    yield start
+    for controller in controllers:
+        controller.stop()
+
+
+@pytest.fixture
+def hung_server():
+    """A TCP server that accepts connections and never says a word."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    listener.settimeout(0.1)
+    stop = threading.Event()
+    accepted = []
+
+    def serve():
+        while not stop.is_set():
+            try:
+                connection, _ = listener.accept()
+            except TimeoutError:
+                continue
+            accepted.append(connection)
+
+    thread = threading.Thread(target=serve, name="hung-smtp", daemon=True)
+    thread.start()
+    yield listener.getsockname()[1], accepted
+    stop.set()
+    thread.join(timeout=5)
+    for connection in accepted:
+        connection.close()
+    listener.close()
+    assert not thread.is_alive()
+
+
+@pytest.fixture
+def shared_database_url(database_url, tmp_path):
+    """A database more than one connection can share (a file, for SQLite)."""
+    if database_url.startswith("sqlite"):
+        return f"sqlite:///{tmp_path / 'outbox.db'}"
+    return database_url
+
+
+def mail_app(make_app, port, **settings):
+    """An app that sends through the SMTP server on port."""
+    settings.setdefault("MAIL_TIMEOUT", 5)
+    return make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=port, **settings)
+
+
+def add_user(app, username="susan", email=ADDRESS) -> int:
+    """Create a user with a password in app's database; return its id."""
+    with app.app_context():
+        user = User(username=username, email=email)
+        user.set_password(PASSWORD)
+        db.session.add(user)
+        db.session.commit()
+        return user.id
+
+
+def queue_email(app, to=ADDRESS, subject="Hello", body="A plain message.") -> int:
+    """Queue an ordinary message without delivering it; return its row id."""
+    with app.app_context():
+        send_email(subject, [to], body, f"<p>{body}</p>")
+        db.session.commit()
+        return db.session.scalar(sa.select(sa.func.max(OutboxMessage.id)))
+
+
+def get_row(row_id: int) -> OutboxMessage:
+    """A fresh copy of an outbox row (call inside an app context)."""
+    db.session.expire_all()
+    return db.session.get(OutboxMessage, row_id)
+
+
+def only_row() -> OutboxMessage:
+    """The one outbox row there is (call inside an app context)."""
+    rows = db.session.scalars(sa.select(OutboxMessage)).all()
+    assert len(rows) == 1, rows
+    return rows[0]
+
+
+def make_due(row_id: int | None = None) -> None:
+    """Pretend the backoff has passed (call inside an app context)."""
+    query = sa.update(OutboxMessage).values(
+        next_attempt_at=utcnow() - timedelta(seconds=1)
+    )
+    if row_id is not None:
+        query = query.where(OutboxMessage.id == row_id)
+    db.session.execute(query)
+    db.session.commit()
+
+
+def test_server_down_keeps_mail_for_a_retry_then_sends_it_once(make_app, start_smtp):
+    port = free_port()  # nothing listens here yet
+    app = mail_app(make_app, port)
+    add_user(app)
+    client = app.test_client()
+
+    started = time.monotonic()
+    response = client.post("/reset_password_request", data={"email": ADDRESS})
+    elapsed = time.monotonic() - started
+    assert response.status_code == 302
+    assert elapsed < 2
+
+    with app.app_context():
+        row = only_row()
+        assert row.status == "pending"
+        assert row.attempts == 1
+        assert row.last_error
+        assert row.locked_until is None
+        assert as_utc(row.next_attempt_at) > utcnow()
+        # Not due yet: nothing happens before the backoff ends.
+        assert deliver_due() == 0
+        row_id = row.id
+
+    server = start_smtp(port=port)
+    with app.app_context():
+        make_due(row_id)
+        assert deliver_due() == 1
+        assert deliver_due() == 0
+        row = get_row(row_id)
+        assert row.status == "sent"
+        assert row.attempts == 2
+        assert row.sent_at is not None
+        assert row.text_body is None
+        assert row.html_body is None
+    assert len(server.messages) == 1
+    assert server.messages[0][0] == [ADDRESS]
+
+
+def test_hung_server_times_out_and_schedules_a_retry(make_app, hung_server):
+    port, accepted = hung_server
+    app = mail_app(make_app, port, MAIL_TIMEOUT=1)
+    row_id = queue_email(app)
+    handled = []
+
+    def sender():
+        with app.app_context():
+            handled.append(deliver_due())
+            db.session.remove()
+
+    # In a thread, so a sender without a timeout fails this test instead of
+    # hanging it (closing the hung connections at teardown releases it).
+    thread = threading.Thread(target=sender, name="hung-sender", daemon=True)
+    started = time.monotonic()
+    thread.start()
+    thread.join(timeout=5)
+    elapsed = time.monotonic() - started
+    assert not thread.is_alive(), "delivery is still waiting on the hung server"
+    assert handled == [1]
+    assert accepted, "the sender never connected"
+    assert elapsed < 4
+
+    with app.app_context():
+        row = get_row(row_id)
+        assert row.status == "pending"
+        assert row.attempts == 1
+        assert row.last_error
+        assert row.locked_until is None
+        assert as_utc(row.next_attempt_at) > utcnow()
+        assert row.text_body == "A plain message."  # kept for the retry
+
+
+@pytest.mark.parametrize(
+    "handler_settings",
+    [
+        {"rcpt_reply": "550 5.1.1 No such mailbox"},
+        {"data_reply": "550 5.7.1 Message refused"},
+    ],
+    ids=["rcpt", "data"],
+)
+def test_permanent_refusal_fails_without_retrying(
+    make_app, start_smtp, handler_settings
+):
+    server = start_smtp(Mailbox(**handler_settings))
+    app = mail_app(make_app, server.port)
+    add_user(app)
+    client = app.test_client()
+
+    response = client.post("/reset_password_request", data={"email": ADDRESS})
+    assert response.status_code == 302
+    assert server.attempts == 1
+
+    with app.app_context():
+        row = only_row()
+        assert row.status == "failed"
+        assert row.attempts == 1
+        assert "550" in row.last_error
+        assert row.locked_until is None
+        # Even when due, a failed row is never picked up again.
+        make_due()
+        assert deliver_due() == 0
+        assert get_row(row.id).status == "failed"
+    assert server.attempts == 1
+    assert server.messages == []
+
+
+@pytest.mark.parametrize(
+    "handler_settings",
+    [
+        {"rcpt_reply": "451 4.3.0 Try again later"},
+        {"data_reply": "451 4.3.0 Try again later"},
+    ],
+    ids=["rcpt", "data"],
+)
+def test_temporary_refusal_is_retried_then_given_up(
+    make_app, start_smtp, handler_settings
+):
+    server = start_smtp(Mailbox(**handler_settings))
+    app = mail_app(make_app, server.port, MAIL_MAX_ATTEMPTS=3)
+    row_id = queue_email(app)
+
+    with app.app_context():
+        for attempt, backoff in ((1, 30), (2, 60)):
+            assert deliver_due() == 1
+            row = get_row(row_id)
+            assert row.status == "pending"
+            assert row.attempts == attempt
+            assert "451" in row.last_error
+            wait = (as_utc(row.next_attempt_at) - utcnow()).total_seconds()
+            assert backoff - 5 < wait <= backoff
+            assert deliver_due() == 0  # not before the backoff ends
+            make_due(row_id)
+
+        assert deliver_due() == 1
+        row = get_row(row_id)
+        assert row.status == "failed"
+        assert row.attempts == 3
+        assert "451" in row.last_error
+        assert row.text_body == "A plain message."  # a failed body is kept
+        make_due(row_id)
+        assert deliver_due() == 0
+    assert server.attempts == 3
+    assert server.messages == []
+
+
+def test_expired_reset_is_not_sent(make_app, start_smtp):
+    server = start_smtp()
+    app = mail_app(make_app, server.port)
+    add_user(app)
+
+    with app.app_context():
+        row = OutboxMessage(
+            kind="password_reset",
+            recipients=ADDRESS,
+            expires_at=utcnow() - timedelta(seconds=1),
+        )
+        db.session.add(row)
+        db.session.commit()
+        assert deliver_due() == 1
+        row = get_row(row.id)
+        assert row.status == "expired"
+        assert row.sent_at is None
+        assert row.recipients is None
+    assert server.attempts == 0
+    assert server.messages == []
+
+
+def test_claim_next_takes_each_row_once_until_its_lease_expires(app):
+    first = queue_email(app, subject="First")
+    second = queue_email(app, subject="Second")
+
+    with app.app_context():
+        claimed = [claim_next(), claim_next()]
+        assert {row.id for row in claimed} == {first, second}
+        assert claim_next() is None
+        for row in claimed:
+            assert row.attempts == 1
+            assert as_utc(row.locked_until) > utcnow()
+
+        # A sender that died holding the row: the lease runs out, another takes it.
+        db.session.execute(
+            sa.update(OutboxMessage)
+            .where(OutboxMessage.id == first)
+            .values(locked_until=utcnow() - timedelta(seconds=1))
+        )
+        db.session.commit()
+        again = claim_next()
+        assert again is not None
+        assert again.id == first
+        assert again.attempts == 2
+        assert claim_next() is None
+
+
+def test_claim_next_while_the_session_holds_a_loaded_row(app):
+    # Any code that looked at a row (an admin page, a CLI command) and then
+    # delivers in the same session must still be able to claim it.
+    first = queue_email(app, subject="First")
+    queue_email(app, subject="Second")
+
+    with app.app_context():
+        loaded = db.session.get(OutboxMessage, first)
+        assert loaded.status == "pending"
+        claimed = claim_next()
+        assert claimed is not None
+        assert claimed.id == first
+        assert claimed.attempts == 1
+        assert as_utc(claimed.locked_until) > utcnow()
+
+
+def test_concurrent_senders_never_share_a_row(make_app, shared_database_url):
+    app = make_app(SQLALCHEMY_DATABASE_URI=shared_database_url)
+    ids = [queue_email(app, subject=f"Message {n}") for n in range(20)]
+    claimed = []
+    errors = []
+    start = threading.Barrier(4, timeout=10)
+
+    def sender():
+        try:
+            with app.app_context():
+                start.wait()
+                while (row := claim_next()) is not None:
+                    claimed.append(row.id)
+                db.session.remove()
+        except Exception as error:  # noqa: BLE001 - reported by the test below
+            errors.append(error)
+
+    threads = [threading.Thread(target=sender) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not any(thread.is_alive() for thread in threads)
+    assert errors == []
+    assert sorted(claimed) == sorted(ids)
+    with app.app_context():
+        attempts = db.session.scalars(sa.select(OutboxMessage.attempts)).all()
+        assert attempts == [1] * len(ids)
+
+
+@pytest.fixture
+def delivery_threads(monkeypatch):
+    """Let the app start its own delivery thread, and stop it after the test."""
+    stop = threading.Event()
+    threads = []
+    real_run_forever = outbox.run_forever
+
+    def run_forever(app, stop_event=None):
+        threads.append(threading.current_thread())
+        real_run_forever(app, stop)
+
+    monkeypatch.setattr(outbox, "_thread_pid", None)
+    monkeypatch.setattr(outbox, "run_forever", run_forever)
+    yield threads
+    stop.set()
+    outbox._wakeup.set()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert not any(thread.is_alive() for thread in threads)
+
+
+def test_request_never_waits_for_a_slow_mail_server(
+    make_app, start_smtp, shared_database_url, delivery_threads
+):
+    server = start_smtp(Mailbox(data_delay=2))
+    app = mail_app(
+        make_app,
+        server.port,
+        MAIL_DELIVERY="thread",
+        SQLALCHEMY_DATABASE_URI=shared_database_url,
+    )
+    add_user(app)
+    client = app.test_client()
+    assert client.get("/reset_password_request").status_code == 200
+    assert len(delivery_threads) == 1  # the first request started the sender
+
+    started = time.monotonic()
+    response = client.post("/reset_password_request", data={"email": ADDRESS})
+    elapsed = time.monotonic() - started
+    assert response.status_code == 302
+    assert elapsed < 1
+    assert server.messages == []  # still on its way
+
+    assert wait_for(lambda: len(server.messages) == 1, timeout=10)
+    assert server.messages[0][0] == [ADDRESS]
+    with app.app_context():
+        assert wait_for(lambda: get_row(only_row().id).status == "sent", timeout=5)
+
+
+def test_error_mail_handler_queues_a_report_for_admins(make_app, start_smtp):
+    server = start_smtp()
+    app = mail_app(make_app, server.port, ADMINS=["admin@example.org"])
+    handler = ErrorMailHandler(app)
+    logger = logging.getLogger("tests.error_mail")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        try:
+            raise RuntimeError("the database caught fire")
+        except RuntimeError:
+            logger.exception("Exception on /index [GET]")
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = True
+
+    with app.app_context():
+        row = only_row()
+        assert row.recipients == "admin@example.org"
+        assert row.status == "pending"
+        assert "Exception on /index [GET]" in row.text_body
+        assert "RuntimeError: the database caught fire" in row.text_body
+
+    with app.app_context():  # the sender works in its own context
+        assert deliver_due() == 1
+        row = only_row()
+        assert row.status == "sent"
+        assert row.text_body is None
+
+    assert len(server.messages) == 1
+    recipients, message = server.messages[0]
+    assert recipients == ["admin@example.org"]
+    assert message["Subject"] == "[Microblog] Failure"
+    body = message.get_body(preferencelist=("plain",)).get_content()
+    assert "RuntimeError: the database caught fire" in body
