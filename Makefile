@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := microblog.py
+# The suite runs twice: on SQLite, then on a fresh database in this PostgreSQL server.
+TEST_POSTGRES_URL ?= postgresql+psycopg://root@127.0.0.1:5432/postgres
 
 .PHONY: run test lint format install install-dev clean
 
@@ -23,7 +25,10 @@ run: install
 test: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest --cov --cov-report=term-missing:skip-covered
+	$(BIN)/pytest --cov --cov-report=
+	TEST_DATABASE_URL=$(TEST_POSTGRES_URL) $(BIN)/pytest --cov --cov-append \
+		--cov-report=term-missing:skip-covered --cov-fail-under=90 \
+		--ignore=tests/browser --ignore=tests/test_deploy.py
 
 format: install-dev
 	$(BIN)/ruff check --fix .

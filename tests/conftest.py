@@ -36,6 +36,13 @@ class TestConfig(Config):
     ARGON2_TIME_COST = 1
 
 
+def service_missing(reason: str):
+    """A needed server is not running: fail in CI, skip (saying why) elsewhere."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason} (CI=true: every service must be there)")
+    pytest.skip(reason)
+
+
 @pytest.fixture(scope="session")
 def database_url():
     """SQLite in memory, or a fresh PostgreSQL database for this run."""
@@ -44,13 +51,29 @@ def database_url():
         return
     name = f"microblog_test_{uuid.uuid4().hex[:10]}"
     admin = sa.create_engine(BASE_DATABASE_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    except sa.exc.OperationalError as error:
+        service_missing(f"PostgreSQL at {BASE_DATABASE_URL} is not reachable: {error}")
     url = sa.make_url(BASE_DATABASE_URL).set(database=name)
     yield url.render_as_string(hide_password=False)
     with admin.connect() as connection:
         connection.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+@pytest.fixture
+def redis_url():
+    """The Redis server tests may use, or a clear skip (a failure in CI)."""
+    import redis
+
+    url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except redis.exceptions.ConnectionError as error:
+        service_missing(f"Redis at {url} is not reachable: {error}")
+    return url
 
 
 @pytest.fixture
@@ -68,7 +91,11 @@ def make_app(database_url):
         with app.app_context():
             db.drop_all()
             db.create_all()
-            if app.config["RATELIMIT_ENABLED"]:
+            # memory:// counters outlive an app; Redis ones are per-test prefixed.
+            config = app.config
+            if config["RATELIMIT_ENABLED"] and config["RATELIMIT_STORAGE_URI"] == (
+                "memory://"
+            ):
                 limiter.reset()
         built.append(app)
         return app

@@ -402,7 +402,10 @@ def test_concurrent_senders_never_share_a_row(make_app, shared_database_url):
         thread.join(timeout=30)
     assert not any(thread.is_alive() for thread in threads)
     assert errors == []
-    assert sorted(claimed) == sorted(ids)
+    with app.app_context():
+        rows = db.session.scalars(sa.select(OutboxMessage)).all()
+        states = [(row.id, row.attempts, row.locked_until) for row in rows]
+    assert sorted(claimed) == sorted(ids), (claimed, states)
     with app.app_context():
         attempts = db.session.scalars(sa.select(OutboxMessage.attempts)).all()
         assert attempts == [1] * len(ids)
