@@ -6,6 +6,7 @@ import smtplib
 import threading
 from datetime import timedelta
 
+import click
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import Flask, current_app, g, has_app_context
@@ -44,7 +45,17 @@ def init_app(app: Flask) -> None:
     if mode == "inline":
         app.after_request(_deliver_after_request)
     elif mode == "thread":
+        # Start now, so mail queued before a crash goes out after a restart
+        # without waiting for a visitor; and again after a fork (--preload).
+        if serving():
+            start_thread(app)
         app.before_request(lambda: start_thread(app))
+
+
+def serving() -> bool:
+    """Whether this process serves requests (WSGI server or `flask run`)."""
+    context = click.get_current_context(silent=True)
+    return context is None or context.info_name == "run"
 
 
 def _deliver_after_request(response):

@@ -16,6 +16,7 @@ def production(**settings):
         "SQLALCHEMY_DATABASE_URI": "sqlite://",
         "TESTING": False,
         "DEBUG": False,
+        "MAIL_DELIVERY": "worker",
     }
     return type("Production", (Config,), {**base, **settings})
 
