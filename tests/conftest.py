@@ -1,6 +1,8 @@
 """Fixtures: an app per test on its own database, a client, a CLI runner, mail."""
 
+import html
 import os
+import re
 import socket
 import uuid
 from email import message_from_bytes, policy
@@ -158,6 +160,13 @@ def make_user(make_app, request):
             return user.id
 
     return factory
+
+
+def field_error(response, field):
+    """The error text shown under field's input, or None when there is none."""
+    page = response.get_data(as_text=True)
+    match = re.search(rf'<div id="{field}-error"[^>]*>(.*?)</div>', page, re.S)
+    return html.unescape(match.group(1)).strip() if match else None
 
 
 class AuthActions:

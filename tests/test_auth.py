@@ -1,16 +1,14 @@
 """Registering, signing in and out, and changing the password, through HTTP."""
 
-import html
-import re
 from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
-from conftest import PASSWORD, AuthActions
 from werkzeug.security import generate_password_hash
 
 from app import db
 from app.models import User
+from tests.conftest import PASSWORD, AuthActions, field_error
 
 NEW_PASSWORD = "copper violin meadow 77"
 REQUIRED = "This field is required."
@@ -25,13 +23,6 @@ MISMATCH = "The passwords don't match."
 USERNAME_TAKEN = "That username is taken; please choose another."
 EMAIL_TAKEN = "This address can't be used. If it is yours, reset your password."
 CHANGED_SUBJECT = "[Microblog] Your password was changed"
-
-
-def field_error(response, field):
-    """The error text shown under field's input, or None when there is none."""
-    page = response.get_data(as_text=True)
-    match = re.search(rf'<div id="{field}-error"[^>]*>(.*?)</div>', page, re.S)
-    return html.unescape(match.group(1)).strip() if match else None
 
 
 def user_count(app):

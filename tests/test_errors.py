@@ -4,11 +4,11 @@ import re
 
 import pytest
 import sqlalchemy as sa
-from conftest import PASSWORD, AuthActions
 
 from app import db
 from app import models as app_models
 from app.models import User
+from tests.conftest import PASSWORD, AuthActions
 
 CSRF_FAILED = "The form expired or was sent from elsewhere. Reload it and try again."
 

@@ -2,10 +2,10 @@
 
 import pytest
 import sqlalchemy as sa
-from conftest import AuthActions
 
 from app import db
 from app.models import User
+from tests.conftest import AuthActions
 
 
 def follows(app, follower, followed):

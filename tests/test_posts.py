@@ -1,25 +1,17 @@
 """Writing and reading posts: the home page, explore and pagination."""
 
-import html
 import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
-from conftest import PASSWORD, AuthActions
 
 from app import db
 from app.models import Post, User
+from tests.conftest import PASSWORD, AuthActions, field_error
 
 REQUIRED = "This field is required."
 TOO_LONG = "Field must be between 1 and 140 characters long."
-
-
-def field_error(response, field):
-    """The error text shown under field's input, or None when there is none."""
-    page = response.get_data(as_text=True)
-    match = re.search(rf'<div id="{field}-error"[^>]*>(.*?)</div>', page, re.S)
-    return html.unescape(match.group(1)).strip() if match else None
 
 
 def post_bodies(app):

@@ -1,7 +1,6 @@
 """Profile pages and editing your own profile."""
 
 import hashlib
-import html
 import re
 
 import pytest
@@ -9,17 +8,11 @@ import sqlalchemy as sa
 
 from app import db
 from app.models import User
+from tests.conftest import field_error
 
 REQUIRED = "This field is required."
 TAKEN = "That username is taken; please choose another."
 BAD_USERNAME = "Use letters, digits, '.', '-' or '_'."
-
-
-def field_error(response, field):
-    """The error text shown under field's input, or None when there is none."""
-    page = response.get_data(as_text=True)
-    match = re.search(rf'<div id="{field}-error"[^>]*>(.*?)</div>', page, re.S)
-    return html.unescape(match.group(1)).strip() if match else None
 
 
 def profile_row(app, user_id):
