@@ -90,6 +90,8 @@ followers = sa.Table(
         sa.ForeignKey("user.id", ondelete="CASCADE"),
         primary_key=True,
     ),
+    # The primary key serves "whom does X follow"; this serves "who follows X".
+    sa.Index("ix_followers_followed_id", "followed_id"),
 )
 
 
@@ -198,19 +200,35 @@ class User(UserMixin, db.Model):
         query = self.following.select().where(User.id == user.id)
         return db.session.scalar(query) is not None
 
+    def _count_followers(self) -> sa.Select:
+        """SELECT count of users following this one."""
+        return sa.select(sa.func.count()).where(followers.c.followed_id == self.id)
+
+    def _count_following(self) -> sa.Select:
+        """SELECT count of users this one follows."""
+        return sa.select(sa.func.count()).where(followers.c.follower_id == self.id)
+
     def followers_count(self) -> int:
         """How many users follow this one."""
-        query = sa.select(sa.func.count()).select_from(
-            self.followers.select().subquery()
-        )
-        return db.session.scalar(query)
+        return db.session.scalar(self._count_followers())
 
     def following_count(self) -> int:
         """How many users this one follows."""
-        query = sa.select(sa.func.count()).select_from(
-            self.following.select().subquery()
+        return db.session.scalar(self._count_following())
+
+    def follow_summary(self, viewer: "User") -> tuple[int, int, bool]:
+        """Followers, following, and whether viewer follows: one query."""
+        viewer_follows = self._count_followers().where(
+            followers.c.follower_id == viewer.id
         )
-        return db.session.scalar(query)
+        row = db.session.execute(
+            sa.select(
+                self._count_followers().scalar_subquery(),
+                self._count_following().scalar_subquery(),
+                viewer_follows.scalar_subquery(),
+            )
+        ).one()
+        return row[0], row[1], bool(row[2])
 
     def following_posts(self) -> sa.Select:
         """Posts by followed users and this user's own, newest first."""
@@ -220,6 +238,7 @@ class User(UserMixin, db.Model):
         return (
             sa.select(Post)
             .where(sa.or_(Post.user_id == self.id, Post.user_id.in_(followed)))
+            .options(so.joinedload(Post.author))
             .order_by(Post.timestamp.desc(), Post.id.desc())
         )
 

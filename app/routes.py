@@ -1,8 +1,10 @@
 """Pages for posting, reading and following."""
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask import (
     Blueprint,
     current_app,
@@ -33,14 +35,35 @@ def record_last_seen():
             db.session.commit()
 
 
-def paginate(query: sa.Select):
-    """One page of query's results, from ?page= (out of range: empty)."""
-    return db.paginate(
-        query,
-        page=request.args.get("page", 1, type=int),
-        per_page=current_app.config["POSTS_PER_PAGE"],
-        error_out=False,
-    )
+@dataclass
+class Page:
+    """One page of posts and whether there are pages around it."""
+
+    items: list
+    page: int
+    has_next: bool
+
+    @property
+    def has_prev(self) -> bool:
+        """Whether a newer page exists."""
+        return self.page > 1
+
+    def __iter__(self):
+        return iter(self.items)
+
+
+def paginate(query: sa.Select) -> Page:
+    """The ?page= page of query's posts, with their authors.
+
+    Fetching one row more than a page tells whether another page follows, so
+    no request counts the whole table (db.paginate would, on every view).
+    """
+    page = max(request.args.get("page", 1, type=int), 1)
+    per_page = current_app.config["POSTS_PER_PAGE"]
+    query = query.options(so.joinedload(Post.author))
+    query = query.limit(per_page + 1).offset((page - 1) * per_page)
+    rows = db.session.scalars(query).all()
+    return Page(items=rows[:per_page], page=page, has_next=len(rows) > per_page)
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -72,12 +95,16 @@ def user(username):
     """A profile and its posts."""
     profile = db.first_or_404(sa.select(User).where(User.username == username))
     query = profile.posts.select().order_by(Post.timestamp.desc(), Post.id.desc())
+    followers, following, followed = profile.follow_summary(current_user)
     return render_template(
         "user.html",
         title=profile.username,
         user=profile,
         posts=paginate(query),
         form=EmptyForm(),
+        followers=followers,
+        following=following,
+        followed=followed,
     )
 
 

@@ -138,7 +138,7 @@ def test_pagination(paged_client, path):
     first = paged_client.get(path)
     assert shown(first) == ["Post #7", "Post #6", "Post #5"]
     assert re.search(rf'href="{path}\?page=2"[^>]*>Older posts', first.text)
-    assert "Page 1 of 3" in first.text
+    assert ">Page 1<" in first.text
 
     second = paged_client.get(path, query_string={"page": 2})
     assert shown(second) == ["Post #4", "Post #3", "Post #2"]
