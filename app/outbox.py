@@ -94,11 +94,12 @@ def run_forever(app: Flask, stop: threading.Event | None = None) -> None:
 
 
 def deliver_due(limit: int = 100) -> int:
-    """Deliver up to limit due messages; return how many were handled."""
+    """Deliver up to limit due messages over one connection; return how many."""
     handled = 0
-    while handled < limit and (row := claim_next()) is not None:
-        deliver(row)
-        handled += 1
+    with Mailer() as mailer:
+        while handled < limit and (row := claim_next()) is not None:
+            deliver(row, mailer)
+            handled += 1
     return handled
 
 
@@ -136,7 +137,7 @@ def claim_next() -> OutboxMessage | None:
             return db.session.get(OutboxMessage, row_id, populate_existing=True)
 
 
-def deliver(row: OutboxMessage) -> None:
+def deliver(row: OutboxMessage, mailer: "Mailer") -> None:
     """Send one claimed message and record the outcome."""
     if row.expires_at is not None and row.expires_at <= utcnow():
         return finish(row, "expired")
@@ -144,7 +145,7 @@ def deliver(row: OutboxMessage) -> None:
     if message is None:
         return finish(row, "dropped")
     try:
-        transmit(message)
+        mailer.send(message)
     except PermanentFailure as error:
         log.error("Mail %s rejected for good: %s", row.id, error)
         finish(row, "failed", error)
@@ -171,21 +172,48 @@ def compose(row: OutboxMessage) -> Message | None:
     return password_reset_message(user, row.expires_at)
 
 
-def transmit(message: Message) -> None:
-    """Hand message to the SMTP server, or print it when none is configured."""
-    config = current_app.config
-    if not config["MAIL_SERVER"]:
-        print(console_copy(message), flush=True)
-    else:
+class Mailer:
+    """One SMTP connection, opened when first needed and reused until closed.
+
+    Prints messages instead when no MAIL_SERVER is configured.
+    """
+
+    def __init__(self):
+        self.config = current_app.config
+        self.smtp: smtplib.SMTP | None = None
+
+    def __enter__(self) -> "Mailer":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def connect(self) -> smtplib.SMTP:
+        """Open and greet the SMTP server, with a timeout on every step."""
+        config = self.config
         smtp_class = smtplib.SMTP_SSL if config["MAIL_USE_SSL"] else smtplib.SMTP
-        host, port = config["MAIL_SERVER"], config["MAIL_PORT"]
+        smtp = smtp_class(
+            config["MAIL_SERVER"], config["MAIL_PORT"], timeout=config["MAIL_TIMEOUT"]
+        )
+        if config["MAIL_USE_TLS"]:
+            smtp.starttls()
+        if config["MAIL_USERNAME"]:
+            smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
+        return smtp
+
+    def send(self, message: Message) -> None:
+        """Hand message over; 5xx answers raise PermanentFailure."""
+        if not self.config["MAIL_SERVER"]:
+            print(console_copy(message), flush=True)
+        else:
+            self.transmit(message)
+        email_dispatched.send(message, app=current_app._get_current_object())
+
+    def transmit(self, message: Message) -> None:
+        """Send over the open connection, dropping it if it breaks."""
         try:
-            with smtp_class(host, port, timeout=config["MAIL_TIMEOUT"]) as smtp:
-                if config["MAIL_USE_TLS"]:
-                    smtp.starttls()
-                if config["MAIL_USERNAME"]:
-                    smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
-                smtp.sendmail(message.sender, message.send_to, message.as_bytes())
+            self.smtp = self.smtp or self.connect()
+            self.smtp.sendmail(message.sender, message.send_to, message.as_bytes())
         except smtplib.SMTPRecipientsRefused as error:
             codes = [code for code, _ in error.recipients.values()]
             if all(code >= 500 for code in codes):
@@ -193,10 +221,23 @@ def transmit(message: Message) -> None:
             raise
         except smtplib.SMTPResponseException as error:
             if error.smtp_code >= 500:
-                message = f"{error.smtp_code} {error.smtp_error!r}"
-                raise PermanentFailure(message) from error
+                reason = f"{error.smtp_code} {error.smtp_error!r}"
+                raise PermanentFailure(reason) from error
+            if error.smtp_code == 421:  # the server is closing the connection
+                self.close()
             raise
-    email_dispatched.send(message, app=current_app._get_current_object())
+        except (OSError, smtplib.SMTPException):
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Say goodbye to the server, if connected; never raise."""
+        if self.smtp is not None:
+            smtp, self.smtp = self.smtp, None
+            try:
+                smtp.quit()
+            except (OSError, smtplib.SMTPException):
+                smtp.close()
 
 
 def console_copy(message: Message) -> str:

@@ -205,11 +205,13 @@ class Inbox:
 
     def __init__(self):
         self.messages = []
+        self.peers = []
 
     async def handle_DATA(self, server, session, envelope):
-        """Keep each message with its envelope recipients."""
+        """Keep each message with its envelope recipients and the sender's port."""
         message = message_from_bytes(envelope.original_content, policy=policy.default)
         self.messages.append((envelope.rcpt_tos, message))
+        self.peers.append(session.peer)
         return "250 Message accepted for delivery"
 
 

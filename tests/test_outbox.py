@@ -495,3 +495,17 @@ def test_error_mail_handler_queues_a_report_for_admins(make_app, start_smtp):
     assert message["Subject"] == "[Microblog] Failure"
     body = message.get_body(preferencelist=("plain",)).get_content()
     assert "RuntimeError: the database caught fire" in body
+
+
+def test_one_connection_carries_a_whole_delivery_pass(smtp_app, smtp_server):
+    """A pass reuses its SMTP connection; the next pass opens a new one."""
+    for n in range(3):
+        queue_email(smtp_app, subject=f"Batch {n}")
+    with smtp_app.app_context():
+        assert deliver_due() == 3
+    queue_email(smtp_app, subject="Later")
+    with smtp_app.app_context():
+        assert deliver_due() == 1
+    assert len(smtp_server.messages) == 4
+    assert len(set(smtp_server.peers[:3])) == 1
+    assert smtp_server.peers[3] != smtp_server.peers[0]
