@@ -6,7 +6,7 @@ export FLASK_APP := microblog.py
 # The suite runs twice: on SQLite, then on a fresh database in this PostgreSQL server.
 TEST_POSTGRES_URL ?= postgresql+psycopg://root@127.0.0.1:5432/postgres
 
-.PHONY: run test lint format install install-dev clean
+.PHONY: run test bench format install install-dev clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,7 @@ run: install
 test: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	tests/browser/install_browser.sh
 	$(BIN)/pytest --cov --cov-report=
 	TEST_DATABASE_URL=$(TEST_POSTGRES_URL) $(BIN)/pytest --cov --cov-append \
 		--cov-report=term-missing:skip-covered --cov-fail-under=90 \
@@ -36,3 +37,8 @@ format: install-dev
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .coverage htmlcov
+
+bench: install-dev
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(BIN)/pip install --quiet -r requirements-bench.txt
+	$(BIN)/python -m bench
