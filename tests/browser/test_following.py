@@ -28,7 +28,7 @@ def test_following(tour: Tour):
 
     tour.click(page.get_by_role("button", name="Follow", exact=True), "followed")
     assert "You are following david!" in flash_texts(page)
-    expect(page.get_by_text("1 followers, 0 following.")).to_be_visible()
+    expect(page.get_by_text("1 follower, 0 following.")).to_be_visible()
     expect(page.get_by_role("button", name="Unfollow")).to_be_visible()
 
     tour.click(page.get_by_role("link", name="Home"), "home-while-following")

@@ -1,0 +1,488 @@
+"""`make bench`: microblog's speed and scale, as ratios to baselines of the same run.
+
+Starts the app under gunicorn on loopback, seeds data, drives load with wrk, and
+prints a table (also written to docs/benchmarks.md with a plot). Every figure is
+a ratio against something measured in the same run, because the machines are
+shared and noisy.
+"""
+
+import argparse
+import asyncio
+import contextlib
+import os
+import platform
+import re
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from http.cookiejar import CookieJar
+from pathlib import Path
+
+from aiosmtpd.controller import Controller
+
+from bench.seed import PASSWORD, READER
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+BENCH = Path(__file__).resolve().parent
+CSRF_FIELD = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+KNOWN, UNKNOWN = "user1@example.org", "nobody@example.org"
+GUNICORN = ["--no-control-socket", "-w", "4", "--log-level", "warning"]
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Sink:
+    """An SMTP server on loopback that accepts everything, after an optional delay."""
+
+    def __init__(self, delay: float = 0.0):
+        self.delay, self.count, self.port = delay, 0, free_port()
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    async def handle_DATA(self, server, session, envelope):
+        """Accept the message (slowly, if asked to)."""
+        await asyncio.sleep(self.delay)
+        self.count += 1
+        return "250 OK"
+
+    def __enter__(self):
+        self.controller.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.controller.stop()
+
+
+@contextlib.contextmanager
+def gunicorn(app_spec: str, env: dict, cwd: Path = ROOT):
+    """Serve app_spec on a free port; yield its base URL; stop the whole group."""
+    port = int(env.get("BENCH_PORT") or free_port())
+    command = [str(BIN / "gunicorn"), *GUNICORN, "-b", f"127.0.0.1:{port}", app_spec]
+    server = subprocess.Popen(
+        command, cwd=cwd, env={**os.environ, **env}, start_new_session=True
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError):
+                urllib.request.urlopen(url + "/", timeout=1)  # noqa: S310
+                break
+            time.sleep(0.2)
+        else:
+            raise RuntimeError(f"gunicorn did not start: {command}")
+        yield url
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+
+
+def wrk(url: str, seconds: int, body: str = "", cookie: str = "") -> dict:
+    """Requests per second, p50 and p99 (ms) from wrk; errors must be zero."""
+    command = ["wrk", "-t2", "-c16", f"-d{seconds}s", "--latency", url]
+    env = dict(os.environ)
+    if body:
+        command[1:1] = ["-s", str(BENCH / "post.lua")]
+        env |= {"BENCH_BODY": body, "BENCH_COOKIE": cookie}
+    elif cookie:
+        command[1:1] = ["-H", f"Cookie: {cookie}"]
+    output = subprocess.run(
+        command, capture_output=True, text=True, env=env, check=True
+    ).stdout
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    errors = re.search(r"Socket errors: (.*)", output)
+    if bad or errors:
+        raise RuntimeError(f"wrk saw failures on {url}:\n{output}")
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
+        "p50": latency(output, "50%"),
+        "p99": latency(output, "99%"),
+    }
+
+
+def latency(output: str, percentile: str) -> float:
+    """A percentile line of wrk's --latency table, in milliseconds."""
+    value, unit = re.search(rf"{percentile}\s+([\d.]+)(us|ms|s)", output).groups()
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+class Browser:
+    """A cookie-keeping HTTP client that can fill in CSRF tokens."""
+
+    def __init__(self, base: str):
+        self.base, self.jar = base, CookieJar()
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(self.jar), NoRedirect()
+        )
+
+    def get(self, path: str) -> str:
+        """GET path; return the page."""
+        with self.opener.open(self.base + path, timeout=30) as response:
+            return response.read().decode()
+
+    def form(self, path: str, **fields) -> str:
+        """The urlencoded body for path's form, with a fresh CSRF token."""
+        token = CSRF_FIELD.search(self.get(path)).group(1)
+        return urllib.parse.urlencode({"csrf_token": token, **fields})
+
+    def post(self, path: str, body: str) -> int:
+        """POST body to path; return the status code."""
+        request = urllib.request.Request(self.base + path, data=body.encode())
+        try:
+            with self.opener.open(request, timeout=30) as response:
+                return response.status
+        except urllib.error.HTTPError as error:
+            return error.code
+
+    @property
+    def cookie(self) -> str:
+        """The Cookie header this client would send."""
+        return "; ".join(f"{c.name}={c.value}" for c in self.jar)
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Report redirects instead of following them."""
+
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def app_env(database: str, mail_port: int, port: int) -> dict:
+    """Production-like settings for a benchmark run (limits off: one client IP)."""
+    return {
+        "SECRET_KEY": secrets.token_hex(32),
+        "SERVER_NAME": f"127.0.0.1:{port}",
+        "BENCH_PORT": str(port),
+        "PREFERRED_URL_SCHEME": "http",
+        "SESSION_COOKIE_SECURE": "false",
+        "DATABASE_URL": database,
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": str(mail_port),
+        "MAIL_TIMEOUT": "5",
+        "RATELIMIT_ENABLED": "false",
+        "LOG_DIR": tempfile.mkdtemp(prefix="bench-logs-"),
+        "FLASK_APP": "microblog.py",
+    }
+
+
+def seeded_database(directory: Path, users: int, posts: int) -> str:
+    """A migrated SQLite file holding users and posts."""
+    path = directory / f"bench-{posts}.db"
+    url = f"sqlite:///{path}"
+    if path.exists():
+        return url
+    env = {**os.environ, **app_env(url, 25, 5000)}
+    subprocess.run([str(BIN / "flask"), "db", "upgrade"], cwd=ROOT, env=env, check=True)
+    seed_code = (
+        "from app import create_app; from bench.seed import seed; from config import"
+        " Config; app = create_app(Config);\n"
+        f"with app.app_context(): seed({users}, {posts})"
+    )
+    env["MAIL_DELIVERY"] = "worker"
+    subprocess.run([sys.executable, "-c", seed_code], cwd=ROOT, env=env, check=True)
+    return url
+
+
+def throughput(args, directory: Path, sink: Sink) -> tuple[list, dict]:
+    """Item 1 and 3: each page's rps and latency at two data sizes."""
+    rows, p50 = [], {}
+    with gunicorn("bench.baseline:app", {}) as base:
+        ceiling = wrk(base + "/", args.seconds)
+    rows.append(("ceiling: one-line Flask app", "-", ceiling, 1.0))
+    for users, posts in ((100, 1_000), (10_000, 100_000)):
+        database = seeded_database(directory, users, posts)
+        env = app_env(database, sink.port, free_port())
+        with gunicorn("microblog:app", env) as url:
+            reader = Browser(url)
+            reader.post(
+                "/login",
+                reader.form(
+                    "/login",
+                    username=READER,
+                    password=PASSWORD,
+                ),
+            )
+            pages = {
+                "GET /login": ("/login", "", ""),
+                "GET /index": ("/index", "", reader.cookie),
+                "GET /explore": ("/explore", "", reader.cookie),
+                "GET /user/<name>": ("/user/user1", "", reader.cookie),
+            }
+            visitor = Browser(url)
+            for label, address in (("known", KNOWN), ("unknown", UNKNOWN)):
+                body = visitor.form("/reset_password_request", email=address)
+                pages[f"POST /reset_password_request ({label})"] = (
+                    "/reset_password_request",
+                    body,
+                    visitor.cookie,
+                )
+            for label, (path, body, cookie) in pages.items():
+                result = wrk(url + path, args.seconds, body, cookie)
+                rows.append(
+                    (label, f"{posts:,}", result, result["rps"] / ceiling["rps"])
+                )
+                p50[(label, posts)] = result["p50"]
+    return rows, p50
+
+
+def blindness(args, directory: Path) -> list:
+    """Item 2: reset latency with fast, slow and dead SMTP, known vs unknown."""
+    database = seeded_database(directory, 100, 1_000)
+    results = []
+    with Sink() as fast, Sink(delay=2.0) as slow:
+        for label, port in (
+            ("fast", fast.port),
+            ("2 s slow", slow.port),
+            ("dead", free_port()),
+        ):
+            env = app_env(database, port, free_port())
+            with gunicorn("microblog:app", env) as url:
+                visitor = Browser(url)
+                bodies = {
+                    a: visitor.form("/reset_password_request", email=a)
+                    for a in (KNOWN, UNKNOWN)
+                }
+                times = {KNOWN: [], UNKNOWN: []}
+                for _ in range(args.requests // 2):
+                    for address in (KNOWN, UNKNOWN):
+                        started = time.perf_counter()
+                        assert (
+                            visitor.post("/reset_password_request", bodies[address])
+                            == 302
+                        )
+                        times[address].append((time.perf_counter() - started) * 1000)
+                results.append(
+                    (
+                        label,
+                        statistics.median(times[KNOWN]),
+                        statistics.median(times[UNKNOWN]),
+                    )
+                )
+    return results
+
+
+def costs(directory: Path, sink: Sink, args) -> dict:
+    """Item 4: password hashing, the login it implies, mail delivery rates."""
+    database = seeded_database(directory, 100, 1_000)
+    env = {
+        **os.environ,
+        **app_env(database, sink.port, free_port()),
+        "MAIL_DELIVERY": "worker",
+    }
+    code = (
+        "import time, statistics\n"
+        "from app import create_app, db\nfrom app.email import send_email\n"
+        "from app.models import User\nfrom app.outbox import deliver_due\n"
+        "from config import Config\napp = create_app(Config)\n"
+        "with app.app_context():\n"
+        "    user, runs = User(username='x', email='x@x.org'), []\n"
+        "    for _ in range(20):\n"
+        "        t = time.perf_counter(); user.set_password('a long passphrase here')\n"
+        "        runs.append((time.perf_counter() - t) * 1000)\n"
+        "    print('hash', statistics.median(runs))\n"
+        "    for mode in ('reused', 'per message'):\n"
+        "        for n in range(200):\n"
+        "            send_email('Bench', ['a@example.org'], 'body', '<p>body</p>')\n"
+        "        db.session.commit(); t = time.perf_counter()\n"
+        "        if mode == 'reused': deliver_due(limit=1000)\n"
+        "        else:\n"
+        "            while deliver_due(limit=1): pass\n"
+        "        print(mode, 200 / (time.perf_counter() - t))\n"
+    )
+    output = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    figures = {
+        line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+        for line in output.splitlines()
+        if line[:1].isalpha()
+    }
+    with gunicorn("microblog:app", app_env(database, sink.port, free_port())) as url:
+        visitor = Browser(url)
+        body = visitor.form("/login", username=READER, password=PASSWORD)
+        figures["login"] = wrk(url + "/login", args.seconds, body, visitor.cookie)
+    return figures
+
+
+def verdict(passed: bool) -> str:
+    """A table cell for a target."""
+    return "yes" if passed else "**no**"
+
+
+def report(args, rows, p50, blind, cost) -> str:
+    """The tables, as Markdown."""
+    ceiling = rows[0][2]
+    lines = [
+        "### Throughput and latency (item 1)",
+        "",
+        f"Ceiling: a one-line Flask app, {ceiling['rps']:.0f} req/s under the same "
+        "gunicorn settings. Ratio = req/s ÷ ceiling req/s.",
+        "",
+        "| Request | Posts | req/s | ratio | p50 ms | p99 ms | target | met |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | --- | --- |",
+    ]
+    targets = {
+        "GET /login": 0.40,
+        "POST /reset_password_request (known)": 0.20,
+        "POST /reset_password_request (unknown)": 0.20,
+    }
+    for label, posts, result, ratio in rows[1:]:
+        target = targets.get(label)
+        lines.append(
+            f"| {label} | {posts} | {result['rps']:.0f} | {ratio:.2f} | "
+            f"{result['p50']:.2f} | {result['p99']:.2f} | "
+            f"{f'≥ {target:.2f}' if target else '-'} | "
+            f"{verdict(ratio >= target) if target else '-'} |"
+        )
+    known = {posts: r for label, posts, r, _ in rows if label.endswith("(known)")}
+    unknown = {posts: r for label, posts, r, _ in rows if label.endswith("(unknown)")}
+    for posts in known:
+        gap = abs(known[posts]["rps"] / unknown[posts]["rps"] - 1)
+        lines.append(
+            f"\nKnown vs unknown reset throughput at {posts} posts: "
+            f"{gap:.1%} apart (target: within 10%, met: {verdict(gap <= 0.10)})."
+        )
+    lines += [
+        "",
+        "### The reset request is blind to mail and account (item 2)",
+        "",
+        f"{args.requests} interleaved sequential requests per SMTP server (known, "
+        "unknown, known, ...). Ratios are against the fast server's median.",
+        "",
+        "| SMTP server | p50 known ms | p50 unknown ms | known − unknown ms | "
+        "ratio known | ratio unknown | met |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    fast_known, fast_unknown = blind[0][1], blind[0][2]
+    for label, k, u in blind:
+        rk, ru = k / fast_known, u / fast_unknown
+        ok = 0.9 <= rk <= 1.1 and 0.9 <= ru <= 1.1 and abs(k - u) < 0.5
+        lines.append(
+            f"| {label} | {k:.2f} | {u:.2f} | {k - u:+.2f} | {rk:.2f} | "
+            f"{ru:.2f} | {verdict(ok)} |"
+        )
+    lines += [
+        "",
+        "### Scale: 1,000 posts vs 100,000 posts and 10,000 users (item 3)",
+        "",
+        "| Page | p50 ms at 1,000 | p50 ms at 100,000 | ratio | met (≤ 1.5) |",
+        "| --- | ---: | ---: | ---: | --- |",
+    ]
+    for page in ("GET /index", "GET /explore", "GET /user/<name>"):
+        small, large = p50[(page, 1_000)], p50[(page, 100_000)]
+        lines.append(
+            f"| {page} | {small:.2f} | {large:.2f} | {large / small:.2f} | "
+            f"{verdict(large / small <= 1.5)} |"
+        )
+    lines += [
+        "",
+        "SQL statements per page are a test, not a timing: "
+        "`tests/test_queries.py` (at most 5, the same for 5 or 50 posts a page).",
+        "",
+        "### Costs (item 4)",
+        "",
+        "| What | Figure |",
+        "| --- | ---: |",
+        f"| argon2id hash (19 MiB, t=2), median of 20 | {cost['hash']:.1f} ms |",
+        f"| POST /login (one hash each): p50 | {cost['login']['p50']:.1f} ms |",
+        f"| POST /login: req/s with 4 workers | {cost['login']['rps']:.0f} |",
+        f"| Mail to a local sink, one connection per pass | "
+        f"{cost['reused']:.0f} msg/s |",
+        f"| Mail to a local sink, one connection per message | "
+        f"{cost['per message']:.0f} msg/s |",
+        f"| Reuse speed-up | {cost['reused'] / cost['per message']:.2f}× |",
+    ]
+    return "\n".join(lines)
+
+
+def plot(p50: dict, path: Path) -> None:
+    """p50 against data size, one line per page."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(6, 4))
+    for page in ("GET /index", "GET /explore", "GET /user/<name>"):
+        sizes = [1_000, 100_000]
+        axes.plot(sizes, [p50[(page, s)] for s in sizes], marker="o", label=page)
+    axes.set_xscale("log")
+    axes.set_xlabel("posts in the database")
+    axes.set_ylabel("p50 latency (ms)")
+    axes.set_ylim(bottom=0)
+    axes.set_title("microblog: median latency against data size")
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+
+
+def machine() -> str:
+    """One line about this machine."""
+    cpu = "unknown CPU"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return (
+        f"{os.cpu_count()} cores ({cpu}), {platform.platform()}, "
+        f"Python {platform.python_version()}, wrk -t2 -c16, gunicorn -w 4"
+    )
+
+
+def main() -> None:
+    """Run every measurement, print the tables, write docs/benchmarks.md."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=int, default=5, help="wrk run length")
+    parser.add_argument("--requests", type=int, default=200, help="item 2 requests")
+    parser.add_argument("--output", default=str(ROOT / "docs" / "benchmarks.md"))
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("wrk is not installed: `apt-get install wrk` (make bench does it).")
+    with tempfile.TemporaryDirectory() as tmp, Sink() as sink:
+        directory = Path(tmp)
+        rows, p50 = throughput(args, directory, sink)
+        blind = blindness(args, directory)
+        cost = costs(directory, sink, args)
+    tables = report(args, rows, p50, blind, cost)
+    print(tables)
+    output = Path(args.output)
+    output.parent.mkdir(exist_ok=True)
+    plot(p50, output.with_suffix(".png"))
+    command = "make bench  # = .venv/bin/python -m bench " + " ".join(sys.argv[1:])
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    output.write_text(
+        "# Benchmarks\n\n"
+        f"Measured {when} on {machine()}.\n\n"
+        f"Command: `{command.strip()}`\n\n"
+        "Every figure is a ratio against a baseline measured in the same run: the\n"
+        "machines are shared and noisy, so absolute numbers mean little.\n\n"
+        f"{tables}\n\n![p50 against data size]({output.with_suffix('.png').name})\n"
+    )
+    print(f"\nWrote {output} and {output.with_suffix('.png')}")
+
+
+if __name__ == "__main__":
+    main()
