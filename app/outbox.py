@@ -19,7 +19,13 @@ from app.models import OutboxMessage, User, utcnow
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=5)
+# Messages claimed at once; small enough that even timing out on each one
+# (MAIL_TIMEOUT) finishes well inside the lease.
+BATCH = 10
 POLL_SECONDS = 5.0
+# After a wake-up, wait this long so a burst of mail shares one pass and one
+# SMTP connection instead of costing a connection each.
+BATCH_SECONDS = 0.25
 MAX_BACKOFF = timedelta(hours=1)
 _wakeup = threading.Event()
 _thread_pid: int | None = None
@@ -89,7 +95,8 @@ def run_forever(app: Flask, stop: threading.Event | None = None) -> None:
                 log.exception("Mail delivery pass failed; will retry")
             finally:
                 db.session.remove()
-        _wakeup.wait(POLL_SECONDS)
+        if _wakeup.wait(POLL_SECONDS):
+            stop.wait(BATCH_SECONDS)
         _wakeup.clear()
 
 
@@ -97,44 +104,50 @@ def deliver_due(limit: int = 100) -> int:
     """Deliver up to limit due messages over one connection; return how many."""
     handled = 0
     with Mailer() as mailer:
-        while handled < limit and (row := claim_next()) is not None:
-            deliver(row, mailer)
-            handled += 1
+        while handled < limit and (rows := claim_due(min(BATCH, limit - handled))):
+            for row in rows:
+                deliver(row, mailer)
+            handled += len(rows)
     return handled
 
 
-def claim_next() -> OutboxMessage | None:
-    """Atomically take the oldest due message, so no two senders share one."""
-    while True:
-        now = utcnow()
-        due = sa.and_(
-            OutboxMessage.status == "pending",
-            OutboxMessage.next_attempt_at <= now,
-            sa.or_(
-                OutboxMessage.locked_until.is_(None), OutboxMessage.locked_until < now
-            ),
-        )
-        query = (
-            sa.select(OutboxMessage.id)
-            .where(due)
-            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
-            .limit(1)
-        )
-        if db.engine.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        row_id = db.session.scalar(query)
-        if row_id is None:
-            db.session.rollback()
-            return None
-        claimed = db.session.execute(
-            sa.update(OutboxMessage)
-            .where(OutboxMessage.id == row_id, due)
-            .values(locked_until=now + LEASE, attempts=OutboxMessage.attempts + 1)
-            .execution_options(synchronize_session=False)
-        )
-        db.session.commit()
-        if claimed.rowcount == 1:
-            return db.session.get(OutboxMessage, row_id, populate_existing=True)
+def claim_due(limit: int) -> list[OutboxMessage]:
+    """Atomically take up to limit of the oldest due messages.
+
+    The UPDATE re-checks that each row is still due, so no two senders on any
+    host ever hold the same message; on PostgreSQL the SELECT also locks the
+    rows and skips those another sender is taking.
+    """
+    now = utcnow()
+    due = sa.and_(
+        OutboxMessage.status == "pending",
+        OutboxMessage.next_attempt_at <= now,
+        sa.or_(OutboxMessage.locked_until.is_(None), OutboxMessage.locked_until < now),
+    )
+    oldest = (
+        sa.select(OutboxMessage.id)
+        .where(due)
+        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+        .limit(limit)
+    )
+    if db.engine.dialect.name == "postgresql":
+        # Two statements, not UPDATE ... IN (SELECT ... FOR UPDATE): PostgreSQL
+        # may run such a subquery more than once and so exceed its LIMIT.
+        oldest = oldest.with_for_update(skip_locked=True)
+    candidates = db.session.scalars(oldest).all()
+    claimed = db.session.scalars(
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.id.in_(candidates), due)
+        .values(locked_until=now + LEASE, attempts=OutboxMessage.attempts + 1)
+        .returning(OutboxMessage.id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    db.session.commit()
+    if not claimed:
+        return []
+    rows = sa.select(OutboxMessage).where(OutboxMessage.id.in_(claimed))
+    rows = rows.order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+    return list(db.session.scalars(rows.execution_options(populate_existing=True)))
 
 
 def deliver(row: OutboxMessage, mailer: "Mailer") -> None:

@@ -15,7 +15,7 @@ from aiosmtpd.controller import Controller
 from app import db, outbox
 from app.email import send_email
 from app.models import OutboxMessage, User, as_utc, utcnow
-from app.outbox import ErrorMailHandler, claim_next, deliver_due
+from app.outbox import ErrorMailHandler, claim_due, deliver_due
 
 PASSWORD = "tangerine lamp orbit 42"
 ADDRESS = "susan@example.org"
@@ -336,14 +336,14 @@ def test_expired_reset_is_not_sent(make_app, start_smtp):
     assert server.messages == []
 
 
-def test_claim_next_takes_each_row_once_until_its_lease_expires(app):
+def test_claim_due_takes_each_row_once_until_its_lease_expires(app):
     first = queue_email(app, subject="First")
     second = queue_email(app, subject="Second")
 
     with app.app_context():
-        claimed = [claim_next(), claim_next()]
-        assert {row.id for row in claimed} == {first, second}
-        assert claim_next() is None
+        claimed = [*claim_due(1), *claim_due(1)]
+        assert [row.id for row in claimed] == [first, second]
+        assert claim_due(10) == []
         for row in claimed:
             assert row.attempts == 1
             assert as_utc(row.locked_until) > utcnow()
@@ -355,14 +355,13 @@ def test_claim_next_takes_each_row_once_until_its_lease_expires(app):
             .values(locked_until=utcnow() - timedelta(seconds=1))
         )
         db.session.commit()
-        again = claim_next()
-        assert again is not None
+        [again] = claim_due(10)
         assert again.id == first
         assert again.attempts == 2
-        assert claim_next() is None
+        assert claim_due(10) == []
 
 
-def test_claim_next_while_the_session_holds_a_loaded_row(app):
+def test_claim_due_while_the_session_holds_a_loaded_row(app):
     # Any code that looked at a row (an admin page, a CLI command) and then
     # delivers in the same session must still be able to claim it.
     first = queue_email(app, subject="First")
@@ -371,8 +370,7 @@ def test_claim_next_while_the_session_holds_a_loaded_row(app):
     with app.app_context():
         loaded = db.session.get(OutboxMessage, first)
         assert loaded.status == "pending"
-        claimed = claim_next()
-        assert claimed is not None
+        [claimed, _] = claim_due(10)
         assert claimed.id == first
         assert claimed.attempts == 1
         assert as_utc(claimed.locked_until) > utcnow()
@@ -382,6 +380,7 @@ def test_concurrent_senders_never_share_a_row(make_app, shared_database_url):
     app = make_app(SQLALCHEMY_DATABASE_URI=shared_database_url)
     ids = [queue_email(app, subject=f"Message {n}") for n in range(20)]
     claimed = []
+    batches = []
     errors = []
     start = threading.Barrier(4, timeout=10)
 
@@ -389,8 +388,9 @@ def test_concurrent_senders_never_share_a_row(make_app, shared_database_url):
         try:
             with app.app_context():
                 start.wait()
-                while (row := claim_next()) is not None:
-                    claimed.append(row.id)
+                while rows := claim_due(3):
+                    batches.append(len(rows))
+                    claimed.extend(row.id for row in rows)
                 db.session.remove()
         except Exception as error:  # noqa: BLE001 - reported by the test below
             errors.append(error)
@@ -402,6 +402,7 @@ def test_concurrent_senders_never_share_a_row(make_app, shared_database_url):
         thread.join(timeout=30)
     assert not any(thread.is_alive() for thread in threads)
     assert errors == []
+    assert max(batches) <= 3
     with app.app_context():
         rows = db.session.scalars(sa.select(OutboxMessage)).all()
         states = [(row.id, row.attempts, row.locked_until) for row in rows]
