@@ -1,4 +1,4 @@
-"""Delivering queued mail: claim a row, send it with a timeout, retry, erase it."""
+"""Delivering queued mail: claim due messages, send with a timeout, retry, erase."""
 
 import logging
 import os
@@ -25,7 +25,7 @@ BATCH = 10
 POLL_SECONDS = 5.0
 # After a wake-up, wait this long so a burst of mail shares one pass and one
 # SMTP connection instead of costing a connection each.
-BATCH_SECONDS = 0.25
+GATHER_SECONDS = 0.25
 MAX_BACKOFF = timedelta(hours=1)
 _wakeup = threading.Event()
 _thread_pid: int | None = None
@@ -96,7 +96,7 @@ def run_forever(app: Flask, stop: threading.Event | None = None) -> None:
             finally:
                 db.session.remove()
         if _wakeup.wait(POLL_SECONDS):
-            stop.wait(BATCH_SECONDS)
+            stop.wait(GATHER_SECONDS)
         _wakeup.clear()
 
 
