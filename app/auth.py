@@ -49,9 +49,8 @@ def client_ip() -> str:
 def address_digest(address: str) -> str:
     """A keyed digest that lets logs correlate an address without storing it."""
     key = current_app.config["SECRET_KEY"].encode()
-    return hmac.new(key, normalize_email(address).encode(), hashlib.sha256).hexdigest()[
-        :16
-    ]
+    digest = hmac.new(key, normalize_email(address).encode(), hashlib.sha256)
+    return digest.hexdigest()[:16]
 
 
 def reset_address_key() -> str:
