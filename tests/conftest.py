@@ -216,14 +216,27 @@ class Inbox:
 
 
 @pytest.fixture
-def smtp_server():
-    """A real SMTP server (aiosmtpd) on a free loopback port."""
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    inbox.port = controller.port
-    yield inbox
-    controller.stop()
+def start_smtp():
+    """Start real SMTP servers (aiosmtpd on loopback) with any handler."""
+    controllers = []
+
+    def start(handler=None, port=None):
+        handler = Inbox() if handler is None else handler
+        controller = Controller(handler, hostname="127.0.0.1", port=port or free_port())
+        controller.start()
+        controllers.append(controller)
+        handler.port = controller.port
+        return handler
+
+    yield start
+    for controller in controllers:
+        controller.stop()
+
+
+@pytest.fixture
+def smtp_server(start_smtp):
+    """A real SMTP server that keeps what it receives (an Inbox)."""
+    return start_smtp()
 
 
 @pytest.fixture

@@ -33,7 +33,6 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from aiosmtpd.controller import Controller
 
 from app.outbox import BATCH
 from tests.conftest import free_port
@@ -167,24 +166,6 @@ class Mailbox:
     def recipients(self) -> list[str]:
         """Every envelope recipient of every message, in arrival order."""
         return [rcpt for rcpt_tos, _ in self.messages for rcpt in rcpt_tos]
-
-
-@pytest.fixture
-def start_smtp():
-    """Start real SMTP servers on loopback (on a chosen port if given)."""
-    controllers = []
-
-    def start(handler: Mailbox | None = None, port: int | None = None) -> Mailbox:
-        handler = handler or Mailbox()
-        controller = Controller(handler, hostname="127.0.0.1", port=port or free_port())
-        controller.start()
-        controllers.append(controller)
-        handler.port = controller.port
-        return handler
-
-    yield start
-    for controller in controllers:
-        controller.stop()
 
 
 # --- Processes --------------------------------------------------------------
@@ -481,7 +462,7 @@ def test_200_users_register_and_reset_at_once(app_database, deploy, start_smtp):
     argon2 stays at its production cost (19 MiB, 2 passes): 200 registrations
     take a few seconds of CPU on two cores, so nothing is weakened for speed.
     """
-    mailbox = start_smtp()
+    mailbox = start_smtp(Mailbox())
     app = deploy(app_database, mailbox.port, MAIL_DELIVERY="thread")
     app.start()
 
@@ -542,7 +523,7 @@ def test_kill_9_with_mail_queued_then_restart_delivers_it_once(
     app (thread mode, the default) must find and send them by itself, before
     anyone visits: after a crash at night, nobody may come for hours.
     """
-    mailbox = start_smtp()
+    mailbox = start_smtp(Mailbox())
     app = deploy(app_database, mailbox.port, MAIL_DELIVERY="worker")
     first = app.start()
     for number in range(3):
@@ -598,7 +579,7 @@ def test_kill_9_while_mail_server_is_down_then_operator_retry(
     )
 
     app.kill_9(first)
-    mailbox = start_smtp(port=mail_port)
+    mailbox = start_smtp(Mailbox(), port=mail_port)
     app.start()
     assert "Requeued 3 message(s)." in app.flask("mail", "retry")
     assert wait_for(lambda: len(mailbox.messages) >= 3, 30), (

@@ -10,7 +10,6 @@ from email import message_from_bytes, policy
 
 import pytest
 import sqlalchemy as sa
-from aiosmtpd.controller import Controller
 
 from app import db, outbox
 from app.email import send_email
@@ -65,24 +64,6 @@ class Mailbox:
         message = message_from_bytes(envelope.original_content, policy=policy.default)
         self.messages.append((envelope.rcpt_tos, message))
         return "250 Message accepted for delivery"
-
-
-@pytest.fixture
-def start_smtp():
-    """Start real SMTP servers with a given handler; all stop after the test."""
-    controllers = []
-
-    def start(handler=None, port=None):
-        handler = handler or Mailbox()
-        controller = Controller(handler, hostname="127.0.0.1", port=port or free_port())
-        controller.start()
-        controllers.append(controller)
-        handler.port = controller.port
-        return handler
-
-    yield start
-    for controller in controllers:
-        controller.stop()
 
 
 @pytest.fixture
@@ -193,7 +174,7 @@ def test_server_down_keeps_mail_for_a_retry_then_sends_it_once(make_app, start_s
         assert deliver_due() == 0
         row_id = row.id
 
-    server = start_smtp(port=port)
+    server = start_smtp(Mailbox(), port=port)
     with app.app_context():
         make_due(row_id)
         assert deliver_due() == 1
@@ -315,7 +296,7 @@ def test_temporary_refusal_is_retried_then_given_up(
 
 
 def test_expired_reset_is_not_sent(make_app, start_smtp):
-    server = start_smtp()
+    server = start_smtp(Mailbox())
     app = mail_app(make_app, server.port)
     add_user(app)
 
@@ -462,7 +443,7 @@ def test_request_never_waits_for_a_slow_mail_server(
 
 
 def test_error_mail_handler_queues_a_report_for_admins(make_app, start_smtp):
-    server = start_smtp()
+    server = start_smtp(Mailbox())
     app = mail_app(make_app, server.port, ADMINS=["admin@example.org"])
     handler = ErrorMailHandler(app)
     logger = logging.getLogger("tests.error_mail")
