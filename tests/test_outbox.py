@@ -491,3 +491,35 @@ def test_one_connection_carries_a_whole_delivery_pass(smtp_app, smtp_server):
     assert len(smtp_server.messages) == 4
     assert len(set(smtp_server.peers[:3])) == 1
     assert smtp_server.peers[3] != smtp_server.peers[0]
+
+
+def test_request_never_waits_for_a_hung_mail_server(
+    make_app, hung_server, shared_database_url, delivery_threads
+):
+    """While the sender is stuck on a silent server, requests still answer at once."""
+    port, accepted = hung_server
+    app = mail_app(
+        make_app,
+        port,
+        MAIL_DELIVERY="thread",
+        MAIL_TIMEOUT=3,
+        SQLALCHEMY_DATABASE_URI=shared_database_url,
+    )
+    add_user(app)
+    client = app.test_client()
+    for _ in range(3):
+        started = time.monotonic()
+        response = client.post("/reset_password_request", data={"email": ADDRESS})
+        assert response.status_code == 302
+        assert time.monotonic() - started < 1
+    assert wait_for(lambda: accepted, timeout=5)  # the sender is talking to it
+    assert wait_for(lambda: retried_rows(app) >= 1, timeout=10)
+
+
+def retried_rows(app) -> int:
+    """How many outbox rows have failed once and wait for a retry."""
+    with app.app_context():
+        waiting = sa.select(sa.func.count()).where(
+            OutboxMessage.status == "pending", OutboxMessage.last_error.is_not(None)
+        )
+        return db.session.scalar(waiting)
