@@ -502,17 +502,18 @@ def test_request_never_waits_for_a_hung_mail_server(
         make_app,
         port,
         MAIL_DELIVERY="thread",
-        MAIL_TIMEOUT=3,
+        MAIL_TIMEOUT=2,
         SQLALCHEMY_DATABASE_URI=shared_database_url,
     )
     add_user(app)
     client = app.test_client()
-    for _ in range(3):
+    client.post("/reset_password_request", data={"email": ADDRESS})
+    assert wait_for(lambda: accepted, timeout=5)  # the sender is now stuck on it
+    for _ in range(2):
         started = time.monotonic()
         response = client.post("/reset_password_request", data={"email": ADDRESS})
         assert response.status_code == 302
         assert time.monotonic() - started < 1
-    assert wait_for(lambda: accepted, timeout=5)  # the sender is talking to it
     assert wait_for(lambda: retried_rows(app) >= 1, timeout=10)
 
 
