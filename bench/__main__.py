@@ -26,6 +26,7 @@ import urllib.request
 from http.cookiejar import CookieJar
 from pathlib import Path
 
+import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 
 from bench.seed import PASSWORD, READER
@@ -202,7 +203,15 @@ def seeded_database(directory: Path, users: int, posts: int) -> str:
 
 @contextlib.contextmanager
 def serve_app(database: str, mail_port: int, delivery: str = "thread"):
-    """gunicorn serving microblog; with delivery="worker", plus `flask mail worker`."""
+    """gunicorn serving microblog; with delivery="worker", plus `flask mail worker`.
+
+    The outbox starts empty: mail left over from an earlier measurement would
+    otherwise be delivered during this one and skew it.
+    """
+    engine = sa.create_engine(database)
+    with engine.begin() as connection:
+        connection.execute(sa.text("DELETE FROM outbox"))
+    engine.dispose()
     env = app_env(database, mail_port, free_port()) | {"MAIL_DELIVERY": delivery}
     with gunicorn("microblog:app", env) as url:
         if delivery != "worker":
