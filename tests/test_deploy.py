@@ -35,7 +35,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.outbox import BATCH
-from tests.conftest import free_port
+from tests.conftest import free_port, service_missing
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / ".venv" / "bin"
@@ -84,10 +84,7 @@ def postgres_or_skip() -> sa.Engine:
             connection.execute(sa.text("SELECT 1"))
     except sa.exc.OperationalError as error:
         admin.dispose()
-        reason = f"PostgreSQL is unreachable at {POSTGRES_URL}: {error.orig}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{reason} (CI=true: PostgreSQL is required)")
-        pytest.skip(reason)
+        service_missing(f"PostgreSQL is unreachable at {POSTGRES_URL}: {error.orig}")
     return admin
 
 
