@@ -131,8 +131,8 @@ def claim_due(limit: int) -> list[OutboxMessage]:
         .limit(limit)
     )
     if db.engine.dialect.name == "postgresql":
-        # Two statements, not UPDATE ... IN (SELECT ... FOR UPDATE): PostgreSQL
-        # may run such a subquery more than once and so exceed its LIMIT.
+        # Lock in a SELECT of its own: as a subquery of the UPDATE, the locking
+        # SELECT took more rows than its LIMIT when two workers raced.
         oldest = oldest.with_for_update(skip_locked=True)
     candidates = db.session.scalars(oldest).all()
     claimed = db.session.scalars(
