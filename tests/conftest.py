@@ -4,6 +4,7 @@ import html
 import os
 import re
 import socket
+import time
 import uuid
 from email import message_from_bytes, policy
 
@@ -191,6 +192,16 @@ class AuthActions:
 def auth(client):
     """Login helper bound to the test client."""
     return AuthActions(client)
+
+
+def wait_for(predicate, timeout: float, interval: float = 0.05) -> bool:
+    """Poll predicate until it is true or timeout seconds pass."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()
 
 
 def free_port() -> int:

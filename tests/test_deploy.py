@@ -35,7 +35,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.outbox import BATCH
-from tests.conftest import free_port, service_missing
+from tests.conftest import free_port, service_missing, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / ".venv" / "bin"
@@ -49,16 +49,6 @@ CLIENTS = 50
 # that nothing more is coming.
 QUIET_SECONDS = 6.5
 CSRF_FIELD = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
-
-
-def wait_for(predicate, timeout: float, interval: float = 0.1) -> bool:
-    """Poll predicate until it is true or timeout seconds pass."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return predicate()
 
 
 def tail(path: Path, size: int = 4000) -> str:

@@ -15,26 +15,9 @@ from app import db, outbox
 from app.email import send_email
 from app.models import OutboxMessage, User, as_utc, utcnow
 from app.outbox import ErrorMailHandler, claim_due, deliver_due
+from tests.conftest import PASSWORD, free_port, wait_for
 
-PASSWORD = "tangerine lamp orbit 42"
 ADDRESS = "susan@example.org"
-
-
-def free_port() -> int:
-    """A TCP port nobody is listening on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for(predicate, timeout: float, interval: float = 0.05) -> bool:
-    """Poll predicate until it is true or timeout seconds pass."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return predicate()
 
 
 class Mailbox:
