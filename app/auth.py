@@ -115,12 +115,11 @@ def logout():
     """Sign out: a POST does it; a GET only asks for confirmation."""
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login"))
-    form = EmptyForm()
-    if form.validate_on_submit():
+    if EmptyForm().validate_on_submit():
         logout_user()
         flash("You have been signed out.", "info")
         return redirect(url_for("auth.login"))
-    return render_template("auth/logout.html", title="Sign out", form=form)
+    return render_template("auth/logout.html", title="Sign out")
 
 
 @bp.route("/register", methods=["GET", "POST"])

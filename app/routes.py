@@ -101,7 +101,6 @@ def user(username):
         title=profile.username,
         user=profile,
         posts=paginate(query),
-        form=EmptyForm(),
         followers=followers,
         following=following,
         followed=followed,
