@@ -2,6 +2,7 @@
 
 from datetime import datetime, timedelta
 
+import sqlalchemy as sa
 from flask import current_app, render_template, url_for
 from flask_mail import Message
 
@@ -18,18 +19,18 @@ def send_email(subject: str, recipients: list[str], text_body: str, html_body: s
     if message.has_bad_headers():
         raise ValueError("Mail headers must not contain line breaks.")
     queue(
-        OutboxMessage(
-            recipients=",".join(recipients),
-            subject=subject,
-            text_body=text_body,
-            html_body=html_body,
-        )
+        recipients=",".join(recipients),
+        subject=subject,
+        text_body=text_body,
+        html_body=html_body,
     )
 
 
-def queue(row: OutboxMessage) -> None:
-    """Add an outbox row to the current transaction and flag it for delivery."""
-    db.session.add(row)
+def queue(**columns) -> None:
+    """Insert an outbox row in the current transaction and flag it for delivery."""
+    # A plain INSERT: the ORM's unit of work cost a reset request about a sixth
+    # of its time, and nothing here needs the row back as an object.
+    db.session.execute(sa.insert(OutboxMessage).values(**columns))
     db.session.info["mail_queued"] = True
 
 
@@ -41,11 +42,9 @@ def request_password_reset(address: str) -> None:
     """
     expires = timedelta(seconds=current_app.config["RESET_TOKEN_EXPIRES"])
     queue(
-        OutboxMessage(
-            kind="password_reset",
-            recipients=normalize_email(address)[:254],
-            expires_at=utcnow() + expires,
-        )
+        kind="password_reset",
+        recipients=normalize_email(address)[:254],
+        expires_at=utcnow() + expires,
     )
 
 

@@ -12,6 +12,7 @@ import contextlib
 import os
 import platform
 import re
+import runpy
 import secrets
 import shutil
 import signal
@@ -36,7 +37,8 @@ BIN = Path(sys.executable).parent
 BENCH = Path(__file__).resolve().parent
 CSRF_FIELD = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 KNOWN, UNKNOWN = "user1@example.org", "nobody@example.org"
-GUNICORN = ["--no-control-socket", "-w", "4", "--log-level", "warning"]
+# Both the app and the ceiling run with the project's own gunicorn.conf.py.
+GUNICORN = ["--no-control-socket", "-c", "gunicorn.conf.py", "--log-level", "warning"]
 
 
 def free_port() -> int:
@@ -72,27 +74,40 @@ def gunicorn(app_spec: str, env: dict, cwd: Path = ROOT):
     """Serve app_spec on a free port; yield its base URL; stop the whole group."""
     port = int(env.get("BENCH_PORT") or free_port())
     command = [str(BIN / "gunicorn"), *GUNICORN, "-b", f"127.0.0.1:{port}", app_spec]
-    server = subprocess.Popen(
-        command, cwd=cwd, env={**os.environ, **env}, start_new_session=True
-    )
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            with contextlib.suppress(OSError):
-                urllib.request.urlopen(url + "/", timeout=1)  # noqa: S310
-                break
-            time.sleep(0.2)
-        else:
-            raise RuntimeError(f"gunicorn did not start: {command}")
-        yield url
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
+    # The server's own output (the app's audit log included) goes to a file, as
+    # in a deployment: a terminal scrolling thousands of lines would slow it.
+    with tempfile.TemporaryFile() as log:
+        server = subprocess.Popen(
+            command,
+            cwd=cwd,
+            env={**os.environ, **env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
+            wait_until_serving(url, command, log)
+            yield url
+        finally:
+            os.killpg(server.pid, signal.SIGTERM)
+            try:
+                server.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(server.pid, signal.SIGKILL)
+                server.wait()
+
+
+def wait_until_serving(url: str, command: list, log) -> None:
+    """Return once url answers; fail with the server's output after 30 s."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError):
+            urllib.request.urlopen(url + "/", timeout=1)  # noqa: S310
+            return
+        time.sleep(0.2)
+    log.seek(0)
+    raise RuntimeError(f"gunicorn did not start: {command}\n{log.read().decode()}")
 
 
 def wrk(url: str, seconds: int, body: str = "", cookie: str = "") -> dict:
@@ -514,7 +529,9 @@ def machine() -> str:
                 break
     return (
         f"{os.cpu_count()} cores ({cpu}), {platform.platform()}, "
-        f"Python {platform.python_version()}, wrk -t2 -c16, gunicorn -w 4"
+        f"Python {platform.python_version()}, wrk -t2 -c16, gunicorn with "
+        f"{runpy.run_path(str(ROOT / 'gunicorn.conf.py'))['workers']} sync workers "
+        "(gunicorn.conf.py)"
     )
 
 
