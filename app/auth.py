@@ -17,6 +17,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf.csrf import generate_csrf
 
 from app import db, limiter
 from app.email import request_password_reset, send_password_changed_email
@@ -68,6 +69,32 @@ def failed_login(response) -> bool:
     return response.status_code == 200
 
 
+# Stands in for the CSRF token in a stored page; no rendered page contains it.
+CSRF_SLOT = "\x00csrf-token\x00"
+
+
+def render_form_page(template: str, form, **context) -> str:
+    """Render a sign-in style page; a blank one is rendered once per process.
+
+    A blank form shown to a visitor with no pending messages is the same page
+    for everyone but for its CSRF token, so later visitors get the stored page
+    with their own token filled in. These pages take the anonymous traffic
+    (and bots') that rate limits on POST don't see; rendering them cost about
+    half of each request (docs/benchmarks.md). Only for templates whose blank
+    page depends on nothing but the request path and the given context.
+    """
+    if form.is_submitted() or "_flashes" in session or current_app.debug:
+        return render_template(template, form=form, **context)
+    token = generate_csrf()
+    pages = current_app.extensions.setdefault("blank_form_pages", {})
+    key = (template, request.path, tuple(sorted(context.items())))
+    if key not in pages:
+        page = render_template(template, form=form, **context)
+        pages[key] = page.replace(token, CSRF_SLOT)
+        return page
+    return pages[key].replace(CSRF_SLOT, token)
+
+
 def safe_next_url(target: str | None) -> str | None:
     """target if it is a path on this site, else None (no open redirects)."""
     if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
@@ -98,16 +125,16 @@ def login():
         )
         if user is None or not user.check_password(form.password.data):
             flash("Invalid username or password.", "danger")
-            return render_template("auth/login.html", title="Sign in", form=form)
+            return render_form_page("auth/login.html", form, title="Sign in")
         if user.password_needs_rehash():
             user.rehash_password(form.password.data)
             db.session.commit()
         if not login_user(user, remember=form.remember_me.data):
             flash("Invalid username or password.", "danger")
-            return render_template("auth/login.html", title="Sign in", form=form)
+            return render_form_page("auth/login.html", form, title="Sign in")
         next_page = safe_next_url(request.args.get("next"))
         return redirect(next_page or url_for("main.index"))
-    return render_template("auth/login.html", title="Sign in", form=form)
+    return render_form_page("auth/login.html", form, title="Sign in")
 
 
 @bp.route("/logout", methods=["GET", "POST"])
@@ -136,7 +163,7 @@ def register():
         db.session.commit()
         flash("Congratulations, you are now a registered user!", "success")
         return redirect(url_for("auth.login"))
-    return render_template("auth/register.html", title="Register", form=form)
+    return render_form_page("auth/register.html", form, title="Register")
 
 
 @bp.route("/reset_password_request", methods=["GET", "POST"])
@@ -161,8 +188,8 @@ def reset_password_request():
         )
         flash(RESET_REQUESTED, "info")
         return redirect(url_for("auth.login"))
-    return render_template(
-        "auth/reset_password_request.html", title="Reset password", form=form
+    return render_form_page(
+        "auth/reset_password_request.html", form, title="Reset password"
     )
 
 
