@@ -79,9 +79,9 @@ def render_form_page(template: str, form, **context) -> str:
     A blank form shown to a visitor with no pending messages is the same page
     for everyone but for its CSRF token, so later visitors get the stored page
     with their own token filled in. These pages take the anonymous traffic
-    (and bots') that rate limits on POST don't see; rendering them cost about
-    half of each request (docs/benchmarks.md). Only for templates whose blank
-    page depends on nothing but the request path and the given context.
+    (and bots') that rate limits on POST don't see, and rendering was a third
+    of such a request (docs/benchmarks.md). Only for templates whose blank page
+    depends on nothing but the request path and the given context.
     """
     if form.is_submitted() or "_flashes" in session or current_app.debug:
         return render_template(template, form=form, **context)
