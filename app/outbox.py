@@ -36,6 +36,10 @@ class PermanentFailure(Exception):
     """The mail server refused the message for good (a 5xx answer)."""
 
 
+class Unreachable(Exception):
+    """No conversation with the mail server: connecting, TLS or login failed."""
+
+
 @sa.event.listens_for(so.Session, "after_commit")
 def _mail_committed(session) -> None:
     """Wake the sender once queued mail is visible to other connections."""
@@ -105,8 +109,15 @@ def deliver_due(limit: int = 100) -> int:
     handled = 0
     with Mailer() as mailer:
         while handled < limit and (rows := claim_due(min(BATCH, limit - handled))):
-            for row in rows:
-                deliver(row, mailer)
+            for index, row in enumerate(rows):
+                try:
+                    deliver(row, mailer)
+                except Unreachable as error:
+                    # The rest of the batch waits too, instead of each message
+                    # connecting, failing and committing on its own while the
+                    # server is down (that extra work slowed requests).
+                    retry_later(rows[index:], error.__cause__)
+                    return handled + len(rows)
             handled += len(rows)
     return handled
 
@@ -163,7 +174,7 @@ def deliver(row: OutboxMessage, mailer: "Mailer") -> None:
         log.error("Mail %s rejected for good: %s", row.id, error)
         finish(row, "failed", error)
     except (OSError, smtplib.SMTPException) as error:
-        retry_later(row, error)
+        retry_later([row], error)
     else:
         finish(row, "sent")
 
@@ -224,8 +235,12 @@ class Mailer:
 
     def transmit(self, message: Message) -> None:
         """Send over the open connection, dropping it if it breaks."""
+        if self.smtp is None:
+            try:
+                self.smtp = self.connect()
+            except (OSError, smtplib.SMTPException) as error:
+                raise Unreachable(error) from error
         try:
-            self.smtp = self.smtp or self.connect()
             self.smtp.sendmail(message.sender, message.send_to, message.as_bytes())
         except smtplib.SMTPRecipientsRefused as error:
             codes = [code for code, _ in error.recipients.values()]
@@ -263,21 +278,32 @@ def console_copy(message: Message) -> str:
     )
 
 
-def retry_later(row: OutboxMessage, error: Exception) -> None:
-    """Schedule another try with exponential backoff, or give up."""
-    if row.attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]:
-        log.error("Mail %s given up after %s tries: %r", row.id, row.attempts, error)
-        return finish(row, "failed", error)
-    delay = min(timedelta(seconds=30 * 2 ** (row.attempts - 1)), MAX_BACKOFF)
-    log.warning("Mail %s failed (%r); retrying in %s", row.id, error, delay)
-    row.last_error = repr(error)[:512]
-    row.next_attempt_at = utcnow() + delay
-    row.locked_until = None
+def retry_later(rows: list[OutboxMessage], error: Exception) -> None:
+    """Schedule another try for each row, with exponential backoff, or give up."""
+    most = current_app.config["MAIL_MAX_ATTEMPTS"]
+    for row in rows:
+        if row.attempts >= most:
+            log.error(
+                "Mail %s given up after %s tries: %r", row.id, row.attempts, error
+            )
+            record(row, "failed", error)
+            continue
+        delay = min(timedelta(seconds=30 * 2 ** (row.attempts - 1)), MAX_BACKOFF)
+        log.warning("Mail %s failed (%r); retrying in %s", row.id, error, delay)
+        row.last_error = repr(error)[:512]
+        row.next_attempt_at = utcnow() + delay
+        row.locked_until = None
     db.session.commit()
 
 
 def finish(row: OutboxMessage, status: str, error: Exception | None = None) -> None:
-    """Record the outcome; a delivered or moot body is erased, a failed one kept."""
+    """Record the outcome and commit it."""
+    record(row, status, error)
+    db.session.commit()
+
+
+def record(row: OutboxMessage, status: str, error: Exception | None = None) -> None:
+    """Set the outcome; a delivered or moot body is erased, a failed one kept."""
     row.status = status
     row.locked_until = None
     if status != "failed":
@@ -289,7 +315,6 @@ def finish(row: OutboxMessage, status: str, error: Exception | None = None) -> N
         row.recipients = None
     if error is not None:
         row.last_error = repr(error)[:512]
-    db.session.commit()
 
 
 def retry_failed() -> int:

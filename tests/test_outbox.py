@@ -205,6 +205,28 @@ def test_hung_server_times_out_and_schedules_a_retry(make_app, hung_server):
         assert row.text_body == "A plain message."  # kept for the retry
 
 
+def test_unreachable_server_costs_one_connection_per_pass(make_app, hung_server):
+    port, accepted = hung_server
+    app = mail_app(make_app, port, MAIL_TIMEOUT=1)
+    row_ids = [queue_email(app, subject=f"Hello {n}") for n in range(3)]
+
+    started = time.monotonic()
+    with app.app_context():
+        assert deliver_due() == 3
+    elapsed = time.monotonic() - started
+    assert len(accepted) == 1, "each message tried the dead server on its own"
+    assert elapsed < 2
+
+    with app.app_context():
+        for row_id in row_ids:
+            row = get_row(row_id)
+            assert row.status == "pending"
+            assert row.attempts == 1
+            assert "timed out" in row.last_error
+            assert row.locked_until is None
+            assert as_utc(row.next_attempt_at) > utcnow()
+
+
 @pytest.mark.parametrize(
     "handler_settings",
     [
