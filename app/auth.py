@@ -73,23 +73,23 @@ def failed_login(response) -> bool:
 CSRF_SLOT = "\x00csrf-token\x00"
 
 
-def render_form_page(template: str, form, **context) -> str:
-    """Render a sign-in style page; a blank one is rendered once per process.
+def blank_form_page(template: str, form_class: type, **context) -> str:
+    """The page with a blank form_class form, rendered once per process.
 
-    A blank form shown to a visitor with no pending messages is the same page
-    for everyone but for its CSRF token, so later visitors get the stored page
-    with their own token filled in. These pages take the anonymous traffic
-    (and bots') that rate limits on POST don't see, and rendering was a third
-    of such a request (docs/benchmarks.md). Only for templates whose blank page
-    depends on nothing but the request path and the given context.
+    Without pending messages it is the same page for every visitor but for the
+    CSRF token, so later visitors get the stored page with their own token
+    filled in. These pages take the anonymous traffic (and bots') that rate
+    limits on POST don't see, and building the form and rendering it were half
+    of such a request (docs/benchmarks.md). Only for templates whose blank
+    page depends on nothing but the request path and the given context.
     """
-    if form.is_submitted() or "_flashes" in session or current_app.debug:
-        return render_template(template, form=form, **context)
+    if "_flashes" in session or current_app.debug:
+        return render_template(template, form=form_class(), **context)
     token = generate_csrf()
     pages = current_app.extensions.setdefault("blank_form_pages", {})
     key = (template, request.path, tuple(sorted(context.items())))
     if key not in pages:
-        page = render_template(template, form=form, **context)
+        page = render_template(template, form=form_class(), **context)
         pages[key] = page.replace(token, CSRF_SLOT)
         return page
     return pages[key].replace(CSRF_SLOT, token)
@@ -116,6 +116,8 @@ def login():
     """Sign in with username and password."""
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
+    if request.method == "GET":
+        return blank_form_page("auth/login.html", LoginForm, title="Sign in")
     form = LoginForm()
     if form.validate_on_submit():
         user = db.session.scalar(
@@ -125,16 +127,16 @@ def login():
         )
         if user is None or not user.check_password(form.password.data):
             flash("Invalid username or password.", "danger")
-            return render_form_page("auth/login.html", form, title="Sign in")
+            return render_template("auth/login.html", title="Sign in", form=form)
         if user.password_needs_rehash():
             user.rehash_password(form.password.data)
             db.session.commit()
         if not login_user(user, remember=form.remember_me.data):
             flash("Invalid username or password.", "danger")
-            return render_form_page("auth/login.html", form, title="Sign in")
+            return render_template("auth/login.html", title="Sign in", form=form)
         next_page = safe_next_url(request.args.get("next"))
         return redirect(next_page or url_for("main.index"))
-    return render_form_page("auth/login.html", form, title="Sign in")
+    return render_template("auth/login.html", title="Sign in", form=form)
 
 
 @bp.route("/logout", methods=["GET", "POST"])
@@ -155,6 +157,8 @@ def register():
     """Create an account."""
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
+    if request.method == "GET":
+        return blank_form_page("auth/register.html", RegistrationForm, title="Register")
     form = RegistrationForm()
     if form.validate_on_submit():
         user = User(username=form.username.data, email=form.email.data)
@@ -163,7 +167,7 @@ def register():
         db.session.commit()
         flash("Congratulations, you are now a registered user!", "success")
         return redirect(url_for("auth.login"))
-    return render_form_page("auth/register.html", form, title="Register")
+    return render_template("auth/register.html", title="Register", form=form)
 
 
 @bp.route("/reset_password_request", methods=["GET", "POST"])
@@ -177,6 +181,12 @@ def reset_password_request():
     """Ask for a reset link by email."""
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
+    if request.method == "GET":
+        return blank_form_page(
+            "auth/reset_password_request.html",
+            ResetPasswordRequestForm,
+            title="Reset password",
+        )
     form = ResetPasswordRequestForm()
     if form.validate_on_submit():
         request_password_reset(form.email.data)
@@ -188,8 +198,8 @@ def reset_password_request():
         )
         flash(RESET_REQUESTED, "info")
         return redirect(url_for("auth.login"))
-    return render_form_page(
-        "auth/reset_password_request.html", form, title="Reset password"
+    return render_template(
+        "auth/reset_password_request.html", title="Reset password", form=form
     )
 
 
