@@ -534,7 +534,7 @@ def report(args, rows, p50, queued, blind, cost) -> str:
         "| --- | ---: |",
         f"| argon2id hash (19 MiB, t=2), median of 20 | {cost['hash']:.1f} ms |",
         f"| POST /login (one hash each): p50 | {cost['login']['p50']:.1f} ms |",
-        f"| POST /login: req/s with 4 workers | {cost['login']['rps']:.0f} |",
+        f"| POST /login: req/s (one worker per core) | {cost['login']['rps']:.0f} |",
         f"| Mail to a local sink, one connection per pass | "
         f"{cost['reused']:.0f} msg/s |",
         f"| Mail to a local sink, one connection per message | "
