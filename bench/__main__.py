@@ -234,8 +234,9 @@ def serve_app(database: str, mail_port: int, delivery: str = "thread"):
         if delivery != "worker":
             yield url
             return
+        # At a lower CPU priority, as README "Deploy" runs it: mail waits for pages.
         worker = subprocess.Popen(
-            [str(BIN / "flask"), "mail", "worker"],
+            ["nice", "-n", "10", str(BIN / "flask"), "mail", "worker"],
             cwd=ROOT,
             env={**os.environ, **env},
             stdout=subprocess.DEVNULL,
