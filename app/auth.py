@@ -83,14 +83,15 @@ def blank_form_page(template: str, form_class: type, **context) -> str:
     of such a request (docs/benchmarks.md). Only for templates whose blank
     page depends on nothing but the request path and the given context.
     """
-    if "_flashes" in session or current_app.debug:
+    if "_flashes" in session or current_app.jinja_env.auto_reload:
         return render_template(template, form=form_class(), **context)
     token = generate_csrf()
     pages = current_app.extensions.setdefault("blank_form_pages", {})
-    key = (template, request.path, tuple(sorted(context.items())))
+    key = (template, request.script_root, request.path, tuple(sorted(context.items())))
     if key not in pages:
         page = render_template(template, form=form_class(), **context)
-        pages[key] = page.replace(token, CSRF_SLOT)
+        if token in page:
+            pages[key] = page.replace(token, CSRF_SLOT)
         return page
     return pages[key].replace(CSRF_SLOT, token)
 

@@ -116,7 +116,7 @@ def deliver_due(limit: int = 100) -> int:
                     # The rest of the batch waits too, instead of each message
                     # connecting, failing and committing on its own while the
                     # server is down (that extra work slowed requests).
-                    retry_later(rows[index:], error.__cause__)
+                    retry_later(rows[index:], error.__cause__ or error)
                     return handled + len(rows)
             handled += len(rows)
     return handled
@@ -282,6 +282,10 @@ def retry_later(rows: list[OutboxMessage], error: Exception) -> None:
     """Schedule another try for each row, with exponential backoff, or give up."""
     most = current_app.config["MAIL_MAX_ATTEMPTS"]
     for row in rows:
+        if row.expires_at is not None and row.expires_at <= utcnow():
+            # Backed off with its batch untried; a dead link is not worth a retry.
+            record(row, "expired")
+            continue
         if row.attempts >= most:
             log.error(
                 "Mail %s given up after %s tries: %r", row.id, row.attempts, error

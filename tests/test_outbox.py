@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from app import db, outbox
-from app.email import send_email
+from app.email import queue, send_email
 from app.models import OutboxMessage, User, as_utc, utcnow
 from app.outbox import ErrorMailHandler, claim_due, deliver_due
 from tests.conftest import PASSWORD, free_port, wait_for
@@ -225,6 +225,26 @@ def test_unreachable_server_costs_one_connection_per_pass(make_app, hung_server)
             assert "timed out" in row.last_error
             assert row.locked_until is None
             assert as_utc(row.next_attempt_at) > utcnow()
+
+
+def test_unreachable_server_expires_dead_links_in_the_batch(make_app, hung_server):
+    port, _ = hung_server
+    app = mail_app(make_app, port, MAIL_TIMEOUT=1)
+    first = queue_email(app)
+    with app.app_context():
+        queue(
+            kind="password_reset",
+            recipients=ADDRESS,
+            expires_at=utcnow() - timedelta(seconds=1),
+        )
+        db.session.commit()
+        expired = db.session.scalar(sa.select(sa.func.max(OutboxMessage.id)))
+        assert deliver_due() == 2
+        assert get_row(first).status == "pending"
+        row = get_row(expired)
+        assert row.status == "expired"
+        assert row.recipients is None
+        assert row.locked_until is None
 
 
 @pytest.mark.parametrize(

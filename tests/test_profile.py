@@ -91,6 +91,14 @@ def test_edit_profile_form_is_filled_in(client, auth, make_user):
     assert re.search(r"<textarea[^>]*>\s*Gardener</textarea>", response.text)
 
 
+def test_about_me_keeps_its_leading_line_break(client, auth, make_user):
+    make_user(about_me="\nGardener")
+    auth.login()
+    page = client.get("/edit_profile").text
+    # A browser drops the first line break after <textarea>, so two must be there.
+    assert re.search(r"<textarea[^>]*>\n\nGardener</textarea>", page)
+
+
 def test_edit_profile(app, client, auth, make_user):
     user_id = make_user()
     auth.login()
