@@ -2,8 +2,8 @@
 
 import os
 
-# One worker per core: a request here is CPU work (templates, password hashes, a
-# local database), and more workers than cores measured slower (docs/benchmarks.md).
-# Raise WEB_CONCURRENCY when requests wait on a database on another machine.
-# The cores this process may use (a container's cpuset, say), not the machine's.
+# One worker per core this process may use (a container's cpuset, say): a request
+# here is CPU work (templates, password hashes, a local database), and more workers
+# than cores measured slower (README "Deploy"). Raise WEB_CONCURRENCY when requests
+# wait on a database on another machine.
 workers = int(os.environ.get("WEB_CONCURRENCY") or len(os.sched_getaffinity(0)))

@@ -484,12 +484,12 @@ def report(args, rows, p50, queued, blind, cost) -> str:
             f"{ratio:.2f} | {result['p50']:.2f} | {result['p99']:.2f} | {goal} "
             f"| {met} |"
         )
-    rates = {(label, posts): ratio for label, posts, _, _, ratio in rows}
+    ratios = {(label, posts): ratio for label, posts, _, _, ratio in rows}
     lines.append("")
     for label, posts, *_ in rows:
         if label.startswith("POST reset (known"):
             other = label.replace("known", "unknown")
-            gap = abs(rates[(label, posts)] / rates[(other, posts)] - 1)
+            gap = abs(ratios[(label, posts)] / ratios[(other, posts)] - 1)
             mode = label.split(", ")[1].rstrip(")")
             lines.append(
                 f"- Known vs unknown reset throughput, {mode} delivery, {posts} posts: "
