@@ -65,6 +65,13 @@ class Config:
     RESET_TOKEN_EXPIRES = env_int("RESET_TOKEN_EXPIRES", 30 * 60)
     PASSWORD_MIN_LENGTH = 15
     PASSWORD_MAX_LENGTH = 128
+    # Off by default: when on, 5 hex digits of each new password's SHA-1 leave the
+    # machine (Pwned Passwords' k-anonymity range API); failures let the password by.
+    PASSWORD_BREACH_CHECK = env_bool("PASSWORD_BREACH_CHECK")
+    PASSWORD_BREACH_API = (
+        os.environ.get("PASSWORD_BREACH_API") or "https://api.pwnedpasswords.com/range/"
+    )
+    PASSWORD_BREACH_TIMEOUT = float(os.environ.get("PASSWORD_BREACH_TIMEOUT") or 2)
     # argon2id at OWASP's minimum (19 MiB, 2 passes, 1 lane).
     ARGON2_MEMORY_COST = env_int("ARGON2_MEMORY_COST", 19 * 1024)
     ARGON2_TIME_COST = env_int("ARGON2_TIME_COST", 2)

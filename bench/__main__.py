@@ -427,6 +427,19 @@ def costs(directory: Path, sink: Sink, args) -> dict:
         "        t = time.perf_counter(); user.set_password('a long passphrase here')\n"
         "        runs.append((time.perf_counter() - t) * 1000)\n"
         "    print('hash', statistics.median(runs))\n"
+        "    from app.passwords import password_problem, personal_words\n"
+        "    import random, string; rng = random.Random(1)\n"
+        "    words = personal_words('susan', 'susan@example.org')\n"
+        "    samples = {'typical': 'a quiet bench in the park by noon',\n"
+        "        'random': ''.join(rng.choices(string.printable[:94], k=128)),\n"
+        "        'runs': ('qwertyuiop1234567890' * 7)[:127] + 'x',\n"
+        "        'personal': ('susan@example.org 2024 ' * 6)[:128]}\n"
+        "    for name, sample in samples.items():\n"
+        "        runs = []\n"
+        "        for _ in range(200):\n"
+        "            t = time.perf_counter(); password_problem(sample, words)\n"
+        "            runs.append((time.perf_counter() - t) * 1000)\n"
+        "        print('check', name, statistics.median(runs))\n"
         "    for mode in ('reused', 'per message'):\n"
         "        for n in range(200):\n"
         "            send_email('Bench', ['a@example.org'], 'body', '<p>body</p>')\n"
@@ -543,6 +556,11 @@ def report(args, rows, p50, queued, blind, cost) -> str:
         "| What | Figure |",
         "| --- | ---: |",
         f"| argon2id hash (19 MiB, t=2), median of 20 | {cost['hash']:.1f} ms |",
+        "| Password rules, a 33-character phrase (median of 200) | "
+        f"{cost['check typical']:.2f} ms |",
+        "| Password rules at 128 characters, worst of random / runs / own words | "
+        f"{max(cost[f'check {kind}'] for kind in ('random', 'runs', 'personal')):.2f}"
+        " ms |",
         f"| POST /login (one hash each): p50 | {cost['login']['p50']:.1f} ms |",
         f"| POST /login: req/s (one worker per core) | {cost['login']['rps']:.0f} |",
         f"| Mail to a local sink, one connection per pass | "

@@ -498,8 +498,10 @@ def test_new_password_follows_the_policy(client, app, make_user):
     assert response.status_code == 200
     assert b'id="password-error"' in response.data
     assert b"at least 15 characters" in response.data
-    response = set_password(client, token, password="mike-is-my-name-2024!")
-    assert b"username" in response.data
+    response = set_password(client, token, password="mike@example.org-2024!")
+    assert b"without your username or email address" in response.data
+    response = set_password(client, token, password="a new bike for mike and me")
+    assert response.headers["Location"] == "/login"
 
 
 # --- E. After a successful reset ---
