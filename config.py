@@ -16,6 +16,12 @@ def env_bool(name: str, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def env_optional_bool(name: str) -> bool | None:
+    """Read a yes/no environment variable; None when it is not set."""
+    value = os.environ.get(name, "").strip()
+    return env_bool(name) if value else None
+
+
 def env_int(name: str, default: int) -> int:
     """Read an integer environment variable."""
     value = os.environ.get(name, "").strip()
@@ -37,6 +43,12 @@ class Config:
     SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS")
     # A relative SQLite path lands in the instance folder (Flask-SQLAlchemy 3).
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or "sqlite:///microblog.db"
+    # Seconds to wait for a connection (or, on SQLite, for a lock) before the
+    # request gets a 503; pooled connections older than DATABASE_POOL_RECYCLE are
+    # replaced, and every one is pinged before use.
+    DATABASE_CONNECT_TIMEOUT = env_int("DATABASE_CONNECT_TIMEOUT", 5)
+    DATABASE_BUSY_TIMEOUT = env_int("DATABASE_BUSY_TIMEOUT", 30)
+    DATABASE_POOL_RECYCLE = env_int("DATABASE_POOL_RECYCLE", 1800)
 
     MAIL_SERVER = os.environ.get("MAIL_SERVER")
     MAIL_PORT = env_int("MAIL_PORT", 25)
@@ -89,7 +101,8 @@ class Config:
     MAX_CONTENT_LENGTH = 64 * 1024
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
-    SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
+    # Unset: Secure exactly when PREFERRED_URL_SCHEME is https (create_app decides).
+    SESSION_COOKIE_SECURE = env_optional_bool("SESSION_COOKIE_SECURE")
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE

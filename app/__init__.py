@@ -5,7 +5,6 @@ import os
 import secrets
 from logging.handlers import RotatingFileHandler
 
-import sqlalchemy as sa
 from flask import Flask, request
 from flask_bootstrap import Bootstrap5
 from flask_limiter import Limiter
@@ -17,6 +16,7 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from app.database import engine_options
 from config import Config
 
 db = SQLAlchemy()
@@ -58,11 +58,12 @@ def create_app(config_class: type = Config) -> Flask:
     limiter.init_app(app)
     bootstrap.init_app(app)
 
-    from app import auth, cli, errors, outbox, routes
+    from app import auth, cli, errors, health, outbox, routes
 
     app.register_blueprint(routes.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(errors.bp)
+    app.register_blueprint(health.bp)
     app.register_blueprint(cli.bp)
     app.after_request(set_security_headers)
     outbox.init_app(app)
@@ -88,9 +89,13 @@ def check_settings(app: Flask) -> None:
     if app.debug and not app.testing:
         # The development server speaks plain HTTP on loopback.
         config["SESSION_COOKIE_SECURE"] = config["REMEMBER_COOKIE_SECURE"] = False
-    if config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
-        config["SQLALCHEMY_ENGINE_OPTIONS"].setdefault("connect_args", {"timeout": 30})
+    if config["SESSION_COOKIE_SECURE"] is None:
+        # Secure cookies over plain HTTP never come back: every form would fail.
+        secure = config["PREFERRED_URL_SCHEME"] == "https"
+        config["SESSION_COOKIE_SECURE"] = secure
+    if config["REMEMBER_COOKIE_SECURE"] is None:
+        config["REMEMBER_COOKIE_SECURE"] = config["SESSION_COOKIE_SECURE"]
+    config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(config)
 
 
 def development_secret_key(app: Flask) -> str:
@@ -101,20 +106,6 @@ def development_secret_key(app: Flask) -> str:
             file.write(secrets.token_hex(32))
     with open(path) as file:
         return file.read().strip()
-
-
-@sa.event.listens_for(sa.engine.Engine, "connect")
-def tune_sqlite(dbapi_connection, connection_record) -> None:
-    """WAL lets readers and a writer share the embedded file across processes."""
-    if type(dbapi_connection).__module__.startswith("sqlite3"):
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        # Rails' default too: in WAL mode a commit survives a killed process
-        # without waiting for fsync; only a power cut can lose the last ones.
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.close()
 
 
 def set_security_headers(response):

@@ -1,6 +1,6 @@
 """Operator commands: `flask mail ...` and `flask user ...`."""
 
-import threading
+import signal
 
 import click
 import sqlalchemy as sa
@@ -9,7 +9,7 @@ from flask import Blueprint, current_app, render_template
 from app import db
 from app.email import send_email, send_password_reset_email
 from app.models import OutboxMessage, User, normalize_email, utcnow
-from app.outbox import deliver_due, retry_failed, run_forever
+from app.outbox import deliver_due, retry_failed, run_forever, stop_senders
 
 bp = Blueprint("cli", __name__, cli_group=None)
 
@@ -26,11 +26,16 @@ def worker(once):
     if once:
         click.echo(f"Handled {deliver_due()} message(s).")
         return
-    click.echo("Delivering mail; Ctrl+C to stop.")
+    click.echo("Delivering mail; Ctrl+C or SIGTERM to stop.")
+    # systemd and deploys stop with SIGTERM: finish the message in hand first.
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop_senders())
     try:
-        run_forever(current_app._get_current_object(), threading.Event())
+        run_forever(current_app._get_current_object())
     except KeyboardInterrupt:
-        click.echo("Stopped.")
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    click.echo("Stopped.")
 
 
 @mail.command()

@@ -1,11 +1,15 @@
 """Error pages a person can read."""
 
-from flask import Blueprint, render_template
+import contextlib
+
+import sqlalchemy as sa
+from flask import Blueprint, current_app, g, render_template, request
 from flask.globals import request_ctx
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from app import db
+from app import db, login
+from app.database import RETRY_AFTER_SECONDS, UNAVAILABLE, reason
 
 bp = Blueprint("errors", __name__)
 
@@ -17,14 +21,55 @@ EXPLANATIONS = {
     413: "That was more data than this site accepts in one go.",
     429: "Too many attempts. Please wait a while, then try again.",
     500: "Something went wrong on our side. It has been reported; please try again.",
+    503: (
+        "The site can't reach its database just now, so nothing you sent was saved. "
+        "Please try again in a minute."
+    ),
 }
+PLAIN_HTTP = (
+    "This site sends its session cookie over HTTPS only, but this form came over "
+    "plain HTTP, so the browser never sent the cookie back. Open the site with "
+    "https://, or, if it is really served over plain HTTP, set "
+    "PREFERRED_URL_SCHEME=http (or SESSION_COOKIE_SECURE=false)."
+)
 
 
 @bp.app_errorhandler(CSRFError)
 def form_expired(error):
     """A stale or missing CSRF token: ask the person to reload the form."""
+    config = current_app.config
+    cookie_name = config["SESSION_COOKIE_NAME"]
+    if (
+        config["SESSION_COOKIE_SECURE"]
+        and not request.is_secure
+        and cookie_name not in request.cookies
+    ):
+        current_app.logger.warning(
+            "CSRF failed on %s %s: %s", request.method, request.path, PLAIN_HTTP
+        )
+        return render_error(400, "Bad request", PLAIN_HTTP)
     message = "The form expired or was sent from elsewhere. Reload it and try again."
     return render_error(400, "Bad request", message)
+
+
+def database_unavailable(error):
+    """The database is down or locked: a 503 page that needs no database at all."""
+    # The connection may be gone already; the session is discarded either way.
+    with contextlib.suppress(sa.exc.SQLAlchemyError):
+        db.session.rollback()
+    # One line, not a traceback per request: an outage is an event, not a bug.
+    current_app.logger.warning(
+        "Database unavailable on %s %s: %s", request.method, request.path, reason(error)
+    )
+    g.database_unavailable = True
+    # Flask-Login's template context loads the user; this request has none to load.
+    g._login_user = login.anonymous_user()
+    headers = [("Retry-After", str(RETRY_AFTER_SECONDS))]
+    return render_error(503, "Service unavailable", EXPLANATIONS[503], headers)
+
+
+for unavailable in UNAVAILABLE:
+    bp.app_errorhandler(unavailable)(database_unavailable)
 
 
 @bp.app_errorhandler(HTTPException)

@@ -13,6 +13,7 @@ from flask import Flask, current_app, g, has_app_context
 from flask_mail import Message, email_dispatched
 
 from app import db
+from app.database import UNAVAILABLE, reason
 from app.email import password_reset_message
 from app.models import OutboxMessage, User, utcnow
 
@@ -28,8 +29,14 @@ POLL_SECONDS = 5.0
 GATHER_SECONDS = 0.25
 MAX_BACKOFF = timedelta(hours=1)
 _wakeup = threading.Event()
+# Set on shutdown: senders finish the message in hand, release the rest, stop.
+_stopping = threading.Event()
+_thread: threading.Thread | None = None
 _thread_pid: int | None = None
 _thread_lock = threading.Lock()
+# Ids the mail server accepted while the database couldn't record it; recorded
+# as sent first thing once it is back, so they never go out a second time.
+_sent_unrecorded: set[int] = set()
 
 
 class PermanentFailure(Exception):
@@ -77,39 +84,72 @@ def _deliver_after_request(response):
 
 def start_thread(app: Flask) -> None:
     """Start this process's delivery thread (once per process, fork-safe)."""
-    global _thread_pid
+    global _thread, _thread_pid
     if _thread_pid == os.getpid():
         return
     with _thread_lock:
         if _thread_pid != os.getpid():
             _thread_pid = os.getpid()
-            threading.Thread(
+            _stopping.clear()
+            _thread = threading.Thread(
                 target=run_forever, args=(app,), name="mail-delivery", daemon=True
-            ).start()
+            )
+            _thread.start()
+
+
+def stop_thread(timeout: float) -> bool:
+    """Let this process's sender finish the message in hand; True once it stopped."""
+    stop_senders()
+    if _thread is None or _thread_pid != os.getpid():
+        return True
+    _thread.join(timeout)
+    return not _thread.is_alive()
+
+
+def stop_senders() -> None:
+    """Ask every sender in this process to stop after the message in hand."""
+    _stopping.set()
+    _wakeup.set()
 
 
 def run_forever(app: Flask, stop: threading.Event | None = None) -> None:
     """Deliver due mail now and whenever woken, polling as a fallback."""
-    stop = stop or threading.Event()
+    stop = stop or _stopping
+    database_down = False
     while not stop.is_set():
         with app.app_context():
             try:
-                deliver_due()
+                deliver_due(stop=stop)
+            except UNAVAILABLE as error:
+                if not database_down:
+                    log.warning("Database unavailable; mail waits: %s", reason(error))
+                database_down = True
             except Exception:
                 log.exception("Mail delivery pass failed; will retry")
+            else:
+                if database_down:
+                    log.warning("Database is back; delivering mail again")
+                database_down = False
             finally:
                 db.session.remove()
-        if _wakeup.wait(POLL_SECONDS):
+        if _wakeup.wait(POLL_SECONDS) and not stop.is_set():
             stop.wait(GATHER_SECONDS)
         _wakeup.clear()
 
 
-def deliver_due(limit: int = 100) -> int:
+def deliver_due(limit: int = 100, stop: threading.Event = _stopping) -> int:
     """Deliver up to limit due messages over one connection; return how many."""
+    record_sent_unrecorded()
     handled = 0
     with Mailer() as mailer:
-        while handled < limit and (rows := claim_due(min(BATCH, limit - handled))):
+        while handled < limit and not stop.is_set():
+            rows = claim_due(min(BATCH, limit - handled))
+            if not rows:
+                break
             for index, row in enumerate(rows):
+                if stop.is_set():
+                    release(rows[index:])
+                    return handled + index
                 try:
                     deliver(row, mailer)
                 except Unreachable as error:
@@ -120,6 +160,35 @@ def deliver_due(limit: int = 100) -> int:
                     return handled + len(rows)
             handled += len(rows)
     return handled
+
+
+def record_sent_unrecorded() -> None:
+    """Record what the server accepted while the database was away."""
+    if not _sent_unrecorded:
+        return
+    ids = set(_sent_unrecorded)
+    db.session.execute(
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "pending")
+        .values(
+            status="sent",
+            sent_at=utcnow(),
+            locked_until=None,
+            text_body=None,
+            html_body=None,
+        )
+    )
+    db.session.commit()
+    _sent_unrecorded.difference_update(ids)
+    log.warning("Recorded %s message(s) sent during a database outage", len(ids))
+
+
+def release(rows: list[OutboxMessage]) -> None:
+    """Hand claimed, untried rows back at once (shutting down), not after the lease."""
+    for row in rows:
+        row.locked_until = None
+        row.attempts -= 1
+    db.session.commit()
 
 
 def claim_due(limit: int) -> list[OutboxMessage]:
@@ -176,7 +245,12 @@ def deliver(row: OutboxMessage, mailer: "Mailer") -> None:
     except (OSError, smtplib.SMTPException) as error:
         retry_later([row], error)
     else:
-        finish(row, "sent")
+        row_id = row.id  # read now: a failed commit leaves the row unreadable
+        try:
+            finish(row, "sent")
+        except UNAVAILABLE:
+            _sent_unrecorded.add(row_id)
+            raise
 
 
 def compose(row: OutboxMessage) -> Message | None:

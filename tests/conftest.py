@@ -17,6 +17,9 @@ from app import create_app, db, limiter
 from app.models import User
 from config import Config
 
+# Fixtures for tests that run the app as deployed, and a PostgreSQL they own.
+pytest_plugins = ["tests.deployment", "tests.cluster"]
+
 PASSWORD = "tangerine lamp orbit 42"
 BASE_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "sqlite://")
 
