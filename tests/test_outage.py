@@ -454,3 +454,24 @@ def test_cookie_security_follows_the_scheme(make_app):
         REMEMBER_COOKIE_SECURE=None,
     )
     assert explicit.config["REMEMBER_COOKIE_SECURE"] is False
+
+
+def test_form_over_plain_http_with_secure_cookies_says_why(make_app, caplog):
+    settings = {"SESSION_COOKIE_SECURE": True, "REMEMBER_COOKIE_SECURE": True}
+    app = make_app(WTF_CSRF_ENABLED=True, **settings)
+    client = app.test_client()
+    plain = "http://app.example.com"
+    page = client.get("/login", base_url=plain).get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    client.delete_cookie("session", domain="app.example.com")  # a browser's choice
+    with caplog.at_level(logging.WARNING):
+        data = {"csrf_token": token, "username": "x"}
+        response = client.post("/login", data=data, base_url=plain)
+    assert response.status_code == 400
+    assert "came over plain HTTP" in html.unescape(response.get_data(as_text=True))
+    assert "session cookie over HTTPS only" in caplog.text
+    # Over HTTPS the same missing cookie is just an expired form.
+    response = client.post(
+        "/login", data={"csrf_token": token}, base_url="https://app.example.com"
+    )
+    assert "The form expired" in response.get_data(as_text=True)
