@@ -75,6 +75,9 @@ class Config:
 
     POSTS_PER_PAGE = env_int("POSTS_PER_PAGE", 25)
     RESET_TOKEN_EXPIRES = env_int("RESET_TOKEN_EXPIRES", 30 * 60)
+    CONFIRM_EMAIL_EXPIRES = env_int("CONFIRM_EMAIL_EXPIRES", 3 * 24 * 3600)
+    CHANGE_EMAIL_EXPIRES = env_int("CHANGE_EMAIL_EXPIRES", 24 * 3600)
+    REVERT_EMAIL_EXPIRES = env_int("REVERT_EMAIL_EXPIRES", 7 * 24 * 3600)
     PASSWORD_MIN_LENGTH = 15
     PASSWORD_MAX_LENGTH = 128
     # Off by default: when on, 5 hex digits of each new password's SHA-1 leave the
@@ -96,6 +99,9 @@ class Config:
     RATELIMIT_SWALLOW_ERRORS = True
     RESET_REQUESTS_PER_ADDRESS = os.environ.get("RESET_REQUESTS_PER_ADDRESS") or (
         "3/hour"
+    )
+    CONFIRM_RESENDS_PER_ACCOUNT = (
+        os.environ.get("CONFIRM_RESENDS_PER_ACCOUNT") or "1/minute;5/day"
     )
 
     MAX_CONTENT_LENGTH = 64 * 1024

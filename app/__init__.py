@@ -58,13 +58,16 @@ def create_app(config_class: type = Config) -> Flask:
     limiter.init_app(app)
     bootstrap.init_app(app)
 
-    from app import auth, cli, errors, health, outbox, routes
+    from app import account, auth, cli, devmail, errors, health, outbox, routes
 
     app.register_blueprint(routes.bp)
     app.register_blueprint(auth.bp)
+    app.register_blueprint(account.bp)
     app.register_blueprint(errors.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(cli.bp)
+    if app.debug and not app.config["MAIL_SERVER"]:
+        devmail.init_app(app)
     app.after_request(set_security_headers)
     outbox.init_app(app)
     configure_logging(app)
@@ -114,7 +117,7 @@ def set_security_headers(response):
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers["Referrer-Policy"] = "same-origin"
-    if request.blueprint == "auth":
+    if request.blueprint in ("auth", "account"):
         # Keeps reset tokens out of caches and out of Referer headers.
         response.headers["Cache-Control"] = "no-store"
         response.headers["Referrer-Policy"] = "no-referrer"

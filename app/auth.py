@@ -1,4 +1,4 @@
-"""Accounts: register, log in and out, reset and change the password."""
+"""Getting in: register, sign in and out, and reset a forgotten password."""
 
 import hashlib
 import hmac
@@ -16,18 +16,24 @@ from flask import (
     session,
     url_for,
 )
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_user, logout_user
 from flask_wtf.csrf import generate_csrf
 
 from app import db, limiter
-from app.email import request_password_reset, send_password_changed_email
+from app.email import (
+    request_password_reset,
+    send_confirmation_email,
+    send_password_changed_email,
+    send_registration_attempt_email,
+)
 from app.forms import (
-    ChangePasswordForm,
+    USERNAME_TAKEN,
     EmptyForm,
     LoginForm,
     RegistrationForm,
     ResetPasswordForm,
     ResetPasswordRequestForm,
+    username_taken,
 )
 from app.models import User, normalize_email
 
@@ -35,6 +41,11 @@ bp = Blueprint("auth", __name__)
 audit = logging.getLogger("app.audit")
 
 RESET_SESSION_KEY = "_password_reset_token"
+# The same for a fresh address and a taken one: sign-up never says who has an account.
+REGISTERED = (
+    "Welcome! We've sent a link to {email} to confirm your address. "
+    "You can sign in now."
+)
 # One message for every address, so the page never tells who has an account.
 RESET_REQUESTED = (
     "If that address is registered, we've sent it a link to reset your password. "
@@ -163,10 +174,28 @@ def register():
     form = RegistrationForm()
     if form.validate_on_submit():
         user = User(username=form.username.data, email=form.email.data)
+        # Hashed on both paths, so a taken address costs the same time.
         user.set_password(form.password.data)
-        db.session.add(user)
-        db.session.commit()
-        flash("Congratulations, you are now a registered user!", "success")
+        owner = db.session.scalar(
+            sa.select(User).where(User.email_key == user.email_key)
+        )
+        if owner is None:
+            db.session.add(user)
+            db.session.flush()
+            send_confirmation_email(user)
+        else:
+            send_registration_attempt_email(owner)
+        try:
+            db.session.commit()
+        except sa.exc.IntegrityError:
+            # Another sign-up took the username or the address a moment ago.
+            db.session.rollback()
+            if username_taken(form.username.data):
+                form.username.errors.append(USERNAME_TAKEN)
+                return render_template(
+                    "auth/register.html", title="Register", form=form
+                )
+        flash(REGISTERED.format(email=form.email.data), "success")
         return redirect(url_for("auth.login"))
     return render_template("auth/register.html", title="Register", form=form)
 
@@ -238,6 +267,9 @@ def new_password_form(user: User):
     form.user = user
     if form.validate_on_submit():
         user.set_password(form.password.data)
+        # The link proved the mailbox; any address change in flight dies.
+        user.confirm_email()
+        user.cancel_email_change()
         send_password_changed_email(user)
         db.session.commit()
         session.pop(RESET_SESSION_KEY, None)
@@ -258,25 +290,3 @@ def invalid_reset_link():
     audit.warning("password_reset_refused reason=invalid_token ip=%s", client_ip())
     flash("That reset link is invalid or has expired. Request a new one.", "warning")
     return redirect(url_for("auth.reset_password_request"))
-
-
-@bp.route("/change_password", methods=["GET", "POST"])
-@login_required
-@limiter.limit("20/hour", methods=["POST"])
-def change_password():
-    """Change the password; every other session of this user ends."""
-    form = ChangePasswordForm()
-    form.user = current_user
-    if form.validate_on_submit():
-        cookie = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
-        remembered = cookie in request.cookies
-        user = current_user._get_current_object()
-        user.set_password(form.password.data)
-        send_password_changed_email(user)
-        db.session.commit()
-        login_user(user, remember=remembered)
-        flash("Password changed. Your other sessions have been signed out.", "success")
-        return redirect(url_for("main.user", username=user.username))
-    return render_template(
-        "auth/change_password.html", title="Change password", form=form
-    )

@@ -7,10 +7,24 @@ from flask import current_app, render_template, url_for
 from flask_mail import Message
 
 from app import db
-from app.models import OutboxMessage, User, normalize_email, utcnow
+from app.models import (
+    CHANGE_PURPOSE,
+    CONFIRM_PURPOSE,
+    REVERT_PURPOSE,
+    OutboxMessage,
+    User,
+    active_user,
+    normalize_email,
+    utcnow,
+)
 
 RESET_SUBJECT = "[Microblog] Reset your password"
 CHANGED_SUBJECT = "[Microblog] Your password was changed"
+CONFIRM_SUBJECT = "[Microblog] Confirm your email address"
+CHANGE_SUBJECT = "[Microblog] Confirm your new email address"
+CHANGE_TAKEN_SUBJECT = "[Microblog] Someone tried to use this address"
+EMAIL_CHANGED_SUBJECT = "[Microblog] Your email address was changed"
+REGISTRATION_ATTEMPT_SUBJECT = "[Microblog] Someone tried to register with this address"
 
 
 def send_email(subject: str, recipients: list[str], text_body: str, html_body: str):
@@ -49,23 +63,195 @@ def request_password_reset(address: str) -> None:
     )
 
 
+def queue_account_mail(
+    kind: str, user: User, address: str, expires_in: int | None = None, **details
+) -> None:
+    """Queue a kind of mail about user's account, rendered when it is sent."""
+    queue(
+        kind=kind,
+        user_id=user.id,
+        recipients=normalize_email(address)[:254],
+        expires_at=utcnow() + timedelta(seconds=expires_in) if expires_in else None,
+        details=details or None,
+    )
+
+
+def send_confirmation_email(user: User) -> None:
+    """Queue a link that proves user's address on file."""
+    lifetime = current_app.config["CONFIRM_EMAIL_EXPIRES"]
+    queue_account_mail("confirm_email", user, user.email, lifetime)
+
+
+def send_registration_attempt_email(owner: User) -> None:
+    """Tell an address's owner that someone tried to sign up with it."""
+    queue_account_mail("registration_attempt", owner, owner.email)
+
+
+def send_change_email_link(user: User) -> None:
+    """Queue the link that applies user's pending address, to that address."""
+    lifetime = current_app.config["CHANGE_EMAIL_EXPIRES"]
+    queue_account_mail("change_email", user, user.pending_email, lifetime)
+
+
+def send_change_email_taken_email(user: User, address: str) -> None:
+    """Tell the holder of address that another account asked to move to it."""
+    queue_account_mail("change_email_taken", user, address)
+
+
+def send_email_changed_email(user: User, ip: str, browser: str) -> None:
+    """Tell the previous address of the change, with a link that undoes it."""
+    lifetime = current_app.config["REVERT_EMAIL_EXPIRES"]
+    when = utcnow().strftime("%Y-%m-%d %H:%M UTC")
+    queue_account_mail(
+        "email_changed",
+        user,
+        user.previous_email,
+        lifetime,
+        when=when,
+        ip=ip,
+        browser=browser[:200],
+    )
+
+
 def send_password_reset_email(user: User) -> None:
     """Queue a reset link for user's stored address."""
     request_password_reset(user.email)
 
 
+def seconds_left(expires_at: datetime) -> int:
+    """Whole seconds until expires_at (never below one)."""
+    return max(1, int((expires_at - utcnow()).total_seconds()))
+
+
+def lifetime_text(seconds: int) -> str:
+    """How long a link lives, in words a person reads at a glance."""
+    if seconds < 2 * 3600:
+        minutes = max(1, round(seconds / 60))
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    if seconds < 2 * 86400:
+        return f"{round(seconds / 3600)} hours"
+    return f"{round(seconds / 86400)} days"
+
+
+def rendered(subject: str, address: str, template: str, **context) -> Message:
+    """A message whose text and HTML parts come from email/<template>.txt/.html."""
+    return Message(
+        subject,
+        recipients=[address],
+        body=render_template(f"email/{template}.txt", **context),
+        html=render_template(f"email/{template}.html", **context),
+    )
+
+
+def confirmation_message(row: OutboxMessage, user: User) -> Message | None:
+    """The confirmation link, while that address is still on file and unproven."""
+    if user.email_confirmed or user.email_key != row.recipients:
+        return None
+    seconds = seconds_left(row.expires_at)
+    token = user.get_token(CONFIRM_PURPOSE, seconds)
+    link = public_url("account.confirm_email", token=token)
+    return rendered(
+        CONFIRM_SUBJECT,
+        user.email,
+        "confirm_email",
+        user=user,
+        link=link,
+        lifetime=lifetime_text(seconds),
+    )
+
+
+def change_email_message(row: OutboxMessage, user: User) -> Message | None:
+    """The link to the new address, while that change is still the pending one."""
+    if not user.pending_email or normalize_email(user.pending_email) != row.recipients:
+        return None
+    seconds = seconds_left(row.expires_at)
+    token = user.get_token(CHANGE_PURPOSE, seconds)
+    link = public_url("account.apply_email_change", token=token)
+    return rendered(
+        CHANGE_SUBJECT,
+        user.pending_email,
+        "change_email",
+        user=user,
+        link=link,
+        lifetime=lifetime_text(seconds),
+    )
+
+
+def change_email_taken_message(row: OutboxMessage, user: User) -> Message | None:
+    """To the account that holds an address another account asked to move to."""
+    holder = db.session.scalar(sa.select(User).where(User.email_key == row.recipients))
+    if holder is None:
+        return None
+    context = {
+        "holder": holder,
+        "reset_link": public_url("auth.reset_password_request"),
+    }
+    return rendered(CHANGE_TAKEN_SUBJECT, holder.email, "change_email_taken", **context)
+
+
+def email_changed_message(row: OutboxMessage, user: User) -> Message | None:
+    """The notice to the previous address, with the undo link, after a change."""
+    previous = user.previous_email
+    if not previous or normalize_email(previous) != row.recipients:
+        return None
+    seconds = seconds_left(row.expires_at)
+    token = user.get_token(REVERT_PURPOSE, seconds)
+    return rendered(
+        EMAIL_CHANGED_SUBJECT,
+        previous,
+        "email_changed",
+        user=user,
+        details=row.details or {},
+        lifetime=lifetime_text(seconds),
+        link=public_url("account.revert_email", token=token),
+    )
+
+
+def registration_attempt_message(row: OutboxMessage, user: User) -> Message | None:
+    """To an address's owner: someone tried to sign up with it."""
+    if user.email_key != row.recipients:
+        return None
+    return rendered(
+        REGISTRATION_ATTEMPT_SUBJECT,
+        user.email,
+        "registration_attempt",
+        user=user,
+        login_link=public_url("auth.login"),
+        reset_link=public_url("auth.reset_password_request"),
+    )
+
+
+# Mail about an account, rendered at delivery from the account as it is then.
+ACCOUNT_MESSAGES = {
+    "confirm_email": confirmation_message,
+    "change_email": change_email_message,
+    "change_email_taken": change_email_taken_message,
+    "email_changed": email_changed_message,
+    "registration_attempt": registration_attempt_message,
+}
+
+
+def account_message(row: OutboxMessage) -> Message | None:
+    """The message for an account-mail row, or None when it no longer applies."""
+    user = active_user(row.user_id) if row.user_id else None
+    if user is None or row.kind not in ACCOUNT_MESSAGES:
+        return None
+    return ACCOUNT_MESSAGES[row.kind](row, user)
+
+
 def password_reset_message(user: User, expires_at: datetime) -> Message:
     """The reset mail, with a link that expires at expires_at."""
-    seconds_left = int((expires_at - utcnow()).total_seconds())
-    token = user.get_reset_password_token(expires_in=seconds_left)
+    seconds = seconds_left(expires_at)
+    token = user.get_reset_password_token(expires_in=seconds)
     link = public_url("auth.reset_password", token=token)
-    minutes = max(1, round(seconds_left / 60))
-    context = {"user": user, "link": link, "minutes": minutes}
-    return Message(
+    minutes = max(1, round(seconds / 60))
+    return rendered(
         RESET_SUBJECT,
-        recipients=[user.email],
-        body=render_template("email/reset_password.txt", **context),
-        html=render_template("email/reset_password.html", **context),
+        user.email,
+        "reset_password",
+        user=user,
+        link=link,
+        minutes=minutes,
     )
 
 

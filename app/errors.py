@@ -75,6 +75,9 @@ for unavailable in UNAVAILABLE:
 @bp.app_errorhandler(HTTPException)
 def http_error(error):
     """Known HTTP errors get our page, keeping headers such as a 405's Allow."""
+    if error.response is not None:
+        # A response chosen for this error (a rate limit's "same answer") stands.
+        return error.response
     explanation = EXPLANATIONS.get(error.code, error.description)
     headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
     return render_error(error.code, error.name, explanation, headers)

@@ -18,6 +18,7 @@ from app.models import User, normalize_email
 from app.passwords import password_problem, personal_words
 
 NEW_PASSWORD = {"autocomplete": "new-password"}
+USERNAME_TAKEN = "That username is taken; please choose another."
 
 
 def strip_spaces(value):
@@ -92,18 +93,12 @@ class RegistrationForm(NewPasswordMixin, FlaskForm):
     )
     submit = SubmitField("Register")
 
+    # A taken address is not a form error: the view answers as for a fresh one,
+    # so the form never tells a stranger who has an account. Usernames are public.
     def validate_username(self, username):
         """Usernames are unique regardless of case."""
         if username_taken(username.data):
-            raise ValidationError("That username is taken; please choose another.")
-
-    def validate_email(self, email):
-        """One account per address, compared case- and Unicode-insensitively."""
-        query = sa.select(User.id).where(User.email_key == normalize_email(email.data))
-        if db.session.scalar(query) is not None:
-            raise ValidationError(
-                "This address can't be used. If it is yours, reset your password."
-            )
+            raise ValidationError(USERNAME_TAKEN)
 
 
 def username_taken(username: str) -> bool:
@@ -127,7 +122,7 @@ class EditProfileForm(FlaskForm):
         """A changed username must still be unique."""
         changed = username.data.lower() != self.original_username.lower()
         if changed and username_taken(username.data):
-            raise ValidationError("That username is taken; please choose another.")
+            raise ValidationError(USERNAME_TAKEN)
 
 
 class EmptyForm(FlaskForm):
@@ -161,17 +156,47 @@ class ResetPasswordForm(NewPasswordMixin, FlaskForm):
     submit = SubmitField("Set new password")
 
 
+def check_current_password(field) -> None:
+    """The signed-in user must prove they know the password."""
+    if not current_user.check_password(field.data):
+        raise ValidationError("That is not your current password.")
+
+
+def current_password_field(label: str = "Current password") -> PasswordField:
+    """A password field for the signed-in user's current password."""
+    return PasswordField(
+        label, [DataRequired()], render_kw={"autocomplete": "current-password"}
+    )
+
+
+class ChangeEmailForm(FlaskForm):
+    """A new address, and the current password."""
+
+    email = StringField(
+        "New email address",
+        [DataRequired(), Length(max=254), Email()],
+        filters=[strip_spaces],
+        render_kw={"autocomplete": "email"},
+    )
+    password = current_password_field()
+    submit = SubmitField("Send confirmation link")
+
+    def validate_password(self, field):
+        """Only the account's owner may move it to another address."""
+        check_current_password(field)
+
+    def validate_email(self, email):
+        """Moving to the address already on file would change nothing."""
+        if normalize_email(email.data) == current_user.email_key:
+            raise ValidationError("That is already your address.")
+
+
 class ChangePasswordForm(NewPasswordMixin, FlaskForm):
     """The current password, then a new one twice."""
 
-    current_password = PasswordField(
-        "Current password",
-        [DataRequired()],
-        render_kw={"autocomplete": "current-password"},
-    )
+    current_password = current_password_field()
     submit = SubmitField("Change password")
 
     def validate_current_password(self, field):
-        """The signed-in user must prove they know the password."""
-        if not current_user.check_password(field.data):
-            raise ValidationError("That is not your current password.")
+        """Only the account's owner may choose its new password."""
+        check_current_password(field)

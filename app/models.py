@@ -1,16 +1,11 @@
 """Database models: users, posts, follows and the mail outbox."""
 
-import base64
 import hashlib
-import hmac
 import secrets
 import unicodedata
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from time import time
 from typing import Optional
 
-import jwt
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from argon2 import PasswordHasher
@@ -20,9 +15,13 @@ from flask_login import UserMixin
 from werkzeug.security import check_password_hash
 
 from app import db, login
+from app.tokens import make_token, read_token
 
-RESET_AUDIENCE = "microblog:password-reset"
-MAX_TOKEN_LENGTH = 1024
+RESET_PURPOSE = "password-reset"
+RESET_AUDIENCE = f"microblog:{RESET_PURPOSE}"
+CONFIRM_PURPOSE = "confirm-email"
+CHANGE_PURPOSE = "change-email"
+REVERT_PURPOSE = "revert-email"
 
 
 def utcnow() -> datetime:
@@ -68,13 +67,6 @@ def password_hasher() -> PasswordHasher:
     )
 
 
-def reset_token_keys() -> Iterator[bytes]:
-    """Keys for reset tokens, current first, derived so no other JWT can pass."""
-    config = current_app.config
-    for secret in [config["SECRET_KEY"], *config.get("SECRET_KEY_FALLBACKS", [])]:
-        yield hmac.new(secret.encode(), b"microblog.password-reset", "sha256").digest()
-
-
 followers = sa.Table(
     "followers",
     db.metadata,
@@ -113,6 +105,14 @@ class User(UserMixin, db.Model):
     last_seen: so.Mapped[datetime | None] = so.mapped_column(
         Timestamp(), default=utcnow
     )
+    # When the address on file was proven by following a link mailed to it.
+    email_confirmed_at: so.Mapped[datetime | None] = so.mapped_column(Timestamp())
+    # A requested change of address, applied only once its link is followed.
+    pending_email: so.Mapped[str | None] = so.mapped_column(sa.String(254))
+    pending_email_since: so.Mapped[datetime | None] = so.mapped_column(Timestamp())
+    # The address before the last change, which its owner may restore.
+    previous_email: so.Mapped[str | None] = so.mapped_column(sa.String(254))
+    email_changed_at: so.Mapped[datetime | None] = so.mapped_column(Timestamp())
 
     # Deleting a user deletes their posts and follows in the database itself.
     posts: so.WriteOnlyMapped["Post"] = so.relationship(
@@ -242,54 +242,94 @@ class User(UserMixin, db.Model):
             .order_by(Post.timestamp.desc(), Post.id.desc())
         )
 
-    def _reset_fingerprint(self, key: bytes) -> str:
-        """A digest of the state a reset link must not outlive."""
-        state = f"{self.password_hash}|{self.email_key}|{self.active}".encode()
-        digest = hmac.new(key, state, "sha256").digest()[:16]
-        return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+    @staticmethod
+    def by_email(address: str) -> Optional["User"]:
+        """The account whose address this is, in any case or Unicode form."""
+        key = normalize_email(address)
+        return db.session.scalar(sa.select(User).where(User.email_key == key))
+
+    @property
+    def email_confirmed(self) -> bool:
+        """Whether the address on file has been proven."""
+        return self.email_confirmed_at is not None
+
+    def confirm_email(self) -> None:
+        """Record that the address on file was proven (once)."""
+        if self.email_confirmed_at is None:
+            self.email_confirmed_at = utcnow()
+
+    def request_email_change(self, address: str) -> None:
+        """Remember address as pending; any earlier pending change is replaced."""
+        self.pending_email = address.strip()
+        self.pending_email_since = utcnow()
+
+    def cancel_email_change(self) -> None:
+        """Forget the pending change; its link dies with it."""
+        self.pending_email = self.pending_email_since = None
+
+    def apply_email_change(self) -> None:
+        """Make the pending address the address on file, proven by its link."""
+        self.previous_email = self.email
+        self.email = self.pending_email
+        self.email_confirmed_at = self.email_changed_at = utcnow()
+        self.cancel_email_change()
+
+    def revert_email_change(self) -> None:
+        """Restore the previous address and end every session."""
+        self.email = self.previous_email
+        self.email_confirmed_at = utcnow()
+        self.previous_email = self.email_changed_at = None
+        self.cancel_email_change()
+        self.session_token = new_session_token()
+
+    def token_state(self, purpose: str) -> str:
+        """The account state a purpose's link is bound to: it dies when this moves."""
+        if purpose == RESET_PURPOSE:
+            parts = [self.password_hash, self.email_key]
+        elif purpose == CONFIRM_PURPOSE:
+            parts = [self.email_key, self.email_confirmed]
+        elif purpose == CHANGE_PURPOSE:
+            parts = [self.email_key, self.pending_email, self.pending_email_since]
+        elif purpose == REVERT_PURPOSE:
+            parts = [self.email_key, self.previous_email, self.email_changed_at]
+        else:
+            raise ValueError(f"no such link purpose: {purpose}")
+        return "|".join(map(stamp, [*parts, self.active]))
+
+    def get_token(self, purpose: str, expires_in: int) -> str:
+        """A link token for purpose that lives expires_in seconds at most."""
+        return make_token(purpose, self.id, self.token_state(purpose), expires_in)
+
+    @staticmethod
+    def from_token(purpose: str, token: str) -> Optional["User"]:
+        """The active user a valid, current token for purpose belongs to, else None."""
+        return read_token(
+            purpose, token, active_user, lambda user: user.token_state(purpose)
+        )
 
     def get_reset_password_token(self, expires_in: int | None = None) -> str:
         """A signed, short-lived link token that dies once the password changes."""
         if expires_in is None:
             expires_in = current_app.config["RESET_TOKEN_EXPIRES"]
-        key = next(reset_token_keys())
-        now = int(time())
-        claims = {
-            "sub": str(self.id),
-            "aud": RESET_AUDIENCE,
-            "iat": now,
-            "exp": now + expires_in,
-            "fp": self._reset_fingerprint(key),
-        }
-        return jwt.encode(claims, key, algorithm="HS256")
+        return self.get_token(RESET_PURPOSE, expires_in)
 
     @staticmethod
     def verify_reset_password_token(token: str) -> Optional["User"]:
         """The user a valid, unused, unexpired reset token is for, else None."""
-        if not isinstance(token, str) or len(token) > MAX_TOKEN_LENGTH:
-            return None
-        for key in reset_token_keys():
-            try:
-                claims = jwt.decode(
-                    token,
-                    key,
-                    algorithms=["HS256"],
-                    audience=RESET_AUDIENCE,
-                    options={"require": ["exp", "iat", "sub", "aud", "fp"]},
-                    leeway=10,
-                )
-            except jwt.InvalidSignatureError:
-                continue
-            except jwt.InvalidTokenError:
-                return None
-            user_id = str(claims["sub"])
-            user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-            if user is None or not user.active:
-                return None
-            if hmac.compare_digest(str(claims["fp"]), user._reset_fingerprint(key)):
-                return user
-            return None
-        return None
+        return User.from_token(RESET_PURPOSE, token)
+
+
+def active_user(user_id: int) -> Optional["User"]:
+    """The user with this id, if the account is active."""
+    user = db.session.get(User, user_id)
+    return user if user is not None and user.active else None
+
+
+def stamp(value) -> str:
+    """A state value as text; instants in one form whatever the database returns."""
+    if isinstance(value, datetime):
+        return as_utc(value).isoformat()
+    return "" if value is None else str(value)
 
 
 @login.user_loader
@@ -324,8 +364,10 @@ class OutboxMessage(db.Model):
     __tablename__ = "outbox"
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
-    # "email": a rendered message; "password_reset": rendered at delivery for
-    # whichever active account the address matches, so requests cost the same.
+    # "email": a rendered message; any other kind is rendered at delivery
+    # (app.outbox.COMPOSERS), so no live link is ever stored: "password_reset"
+    # for whichever active account the address matches, so requests cost the
+    # same; the account mails for user_id.
     kind: so.Mapped[str] = so.mapped_column(sa.String(32), default="email")
     recipients: so.Mapped[str | None] = so.mapped_column(sa.String(1024))
     subject: so.Mapped[str | None] = so.mapped_column(sa.String(256))
@@ -343,6 +385,12 @@ class OutboxMessage(db.Model):
     locked_until: so.Mapped[datetime | None] = so.mapped_column(Timestamp())
     expires_at: so.Mapped[datetime | None] = so.mapped_column(Timestamp())
     sent_at: so.Mapped[datetime | None] = so.mapped_column(Timestamp())
+    # For mail rendered at delivery: whose account it is about, and what the
+    # message needs to say (when and from where a change was made).
+    user_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey(User.id, ondelete="CASCADE")
+    )
+    details: so.Mapped[dict | None] = so.mapped_column(sa.JSON)
 
     def __repr__(self) -> str:
         return f"<OutboxMessage {self.id} {self.kind} {self.status}>"

@@ -12,9 +12,9 @@ import sqlalchemy.orm as so
 from flask import Flask, current_app, g, has_app_context
 from flask_mail import Message, email_dispatched
 
-from app import db
+from app import db, devmail
 from app.database import UNAVAILABLE, reason
-from app.email import password_reset_message
+from app.email import ACCOUNT_MESSAGES, account_message, password_reset_message
 from app.models import OutboxMessage, User, utcnow
 
 log = logging.getLogger(__name__)
@@ -255,6 +255,8 @@ def deliver(row: OutboxMessage, mailer: "Mailer") -> None:
 
 def compose(row: OutboxMessage) -> Message | None:
     """The message to send for row, or None when there is nobody to send to."""
+    if row.kind in ACCOUNT_MESSAGES:
+        return account_message(row)
     if row.kind != "password_reset":
         return Message(
             row.subject,
@@ -303,6 +305,7 @@ class Mailer:
         """Hand message over; 5xx answers raise PermanentFailure."""
         if not self.config["MAIL_SERVER"]:
             print(console_copy(message), flush=True)
+            devmail.keep(message)
         else:
             self.transmit(message)
         email_dispatched.send(message, app=current_app._get_current_object())

@@ -1,5 +1,6 @@
 """Registering, signing in and out, and changing the password, through HTTP."""
 
+import html
 from urllib.parse import urlsplit
 
 import pytest
@@ -22,7 +23,6 @@ PERSONAL = "without your username or email address"
 SITE_NAME = "without the site's name"
 MISMATCH = "The passwords don't match."
 USERNAME_TAKEN = "That username is taken; please choose another."
-EMAIL_TAKEN = "This address can't be used. If it is yours, reset your password."
 CHANGED_SUBJECT = "[Microblog] Your password was changed"
 
 
@@ -131,30 +131,13 @@ def test_register_form_errors(app, client, field, changes, message):
     assert user_count(app) == 0
 
 
-TAKEN = {"username": USERNAME_TAKEN, "email": EMAIL_TAKEN}
-
-
-@pytest.mark.parametrize(
-    ("field", "value"),
-    [
-        ("username", "SUSAN"),
-        ("username", "Susan"),
-        ("email", "SUSAN@EXAMPLE.ORG"),
-        ("email", "Susan@Example.Org"),
-        ("email", "  susan@example.org  "),
-        ("email", "susan\uff20example.org"),  # fullwidth @
-        ("email", "\uff53\uff55\uff53\uff41\uff4e@example.org"),  # fullwidth
-        ("email", "susan@\uff45\uff58\uff41\uff4d\uff50\uff4c\uff45.org"),
-        ("email", "\u017fusan@example.org"),  # long s folds to s
-    ],
-)
-def test_register_taken(app, client, make_user, field, value):
+@pytest.mark.parametrize("value", ["SUSAN", "Susan"])
+def test_register_taken_username_is_said(app, client, make_user, value):
     make_user("susan", email="susan@example.org")
-    data = registration(username="other", email="other@example.org")
-    data[field] = value
+    data = registration(username=value, email="other@example.org")
     response = client.post("/register", data=data)
     assert response.status_code == 200
-    assert TAKEN[field] in field_error(response, field)
+    assert USERNAME_TAKEN in field_error(response, "username")
     assert user_count(app) == 1
 
 
@@ -162,8 +145,8 @@ def test_register_then_log_in(app, client, auth):
     response = client.post("/register", data=registration(username=" susan "))
     assert response.status_code == 302
     assert response.headers["Location"] == "/login"
-    page = client.get("/login")
-    assert "Congratulations, you are now a registered user!" in page.text
+    page = html.unescape(client.get("/login").text)
+    assert "We've sent a link to susan@example.org to confirm your address" in page
     email, password_hash, _ = stored_user(app)
     assert email == "susan@example.org"
     assert password_hash.startswith("$argon2id$")
@@ -413,7 +396,7 @@ def test_change_password_ends_other_sessions(app, client, auth, make_user, outbo
 
     response = change(client)
     assert response.status_code == 302
-    assert response.headers["Location"] == "/user/susan"
+    assert response.headers["Location"] == "/settings"
 
     # This browser stays signed in; the other one and its cookie do not.
     assert client.get("/index").status_code == 200

@@ -9,7 +9,7 @@ from markupsafe import escape
 
 from app import db
 from app.auth import RESET_REQUESTED
-from app.email import CHANGED_SUBJECT, RESET_SUBJECT
+from app.email import CHANGED_SUBJECT, CONFIRM_SUBJECT, RESET_SUBJECT
 from app.models import OutboxMessage, User
 
 USERNAME = "wanda"
@@ -39,8 +39,10 @@ def reset_links(text: str) -> set[str]:
     return {match.group(0) for match in RESET_LINK.finditer(html.unescape(text))}
 
 
-def register(client, username=USERNAME, email=STORED_EMAIL, password=OLD_PASSWORD):
-    """Create an account through the real registration form."""
+def register(
+    client, inbox, username=USERNAME, email=STORED_EMAIL, password=OLD_PASSWORD
+):
+    """Create an account through the real form; its confirmation mail is set aside."""
     response = client.post(
         "/register",
         data={
@@ -52,6 +54,8 @@ def register(client, username=USERNAME, email=STORED_EMAIL, password=OLD_PASSWOR
     )
     assert response.status_code == 302, response.get_data(as_text=True)
     assert urlsplit(response.location).path == "/login"
+    assert [message["Subject"] for _, message in inbox.messages] == [CONFIRM_SUBJECT]
+    inbox.messages.clear()
 
 
 def login(client, password, username=USERNAME):
@@ -61,8 +65,7 @@ def login(client, password, username=USERNAME):
 
 def test_password_reset_story_through_real_smtp(smtp_app, smtp_server):
     client = smtp_app.test_client()
-    register(client)
-    assert smtp_server.messages == []
+    register(client, smtp_server)
 
     response = client.post("/reset_password_request", data={"email": TYPED_EMAIL})
     assert response.status_code == 302
@@ -135,13 +138,14 @@ def test_password_reset_story_through_real_smtp(smtp_app, smtp_server):
 
     with smtp_app.app_context():
         rows = db.session.scalars(sa.select(OutboxMessage)).all()
-        assert [row.status for row in rows] == ["sent", "sent"]
+        # The confirmation, the reset link and the notice.
+        assert [row.status for row in rows] == ["sent", "sent", "sent"]
         assert all(row.text_body is None and row.html_body is None for row in rows)
 
 
 def test_reset_mail_states_when_the_link_expires(smtp_app, smtp_server):
     client = smtp_app.test_client()
-    register(client)
+    register(client, smtp_server)
     client.post("/reset_password_request", data={"email": STORED_EMAIL})
 
     assert len(smtp_server.messages) == 1
@@ -153,7 +157,7 @@ def test_reset_mail_states_when_the_link_expires(smtp_app, smtp_server):
 
 def test_unknown_address_gets_the_same_answer_and_no_mail(smtp_app, smtp_server):
     client = smtp_app.test_client()
-    register(client)
+    register(client, smtp_server)
 
     known = client.post("/reset_password_request", data={"email": STORED_EMAIL})
     known_page = client.get(known.location).get_data(as_text=True)

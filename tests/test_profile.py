@@ -52,7 +52,7 @@ def test_own_profile_links_to_edit(client, auth, make_user):
     response = client.get("/user/susan")
     assert response.status_code == 200
     assert 'href="/edit_profile"' in response.text
-    assert 'href="/change_password"' in response.text
+    assert 'href="/settings"' in response.text
     assert 'action="/follow/susan"' not in response.text
 
 

@@ -665,7 +665,7 @@ def test_token_fingerprint_uses_constant_time_compare(monkeypatch, app, make_use
         calls.append((a, b))
         return real(a, b)
 
-    monkeypatch.setattr("app.models.hmac.compare_digest", spy)
+    monkeypatch.setattr("app.tokens.hmac.compare_digest", spy)
     with app.app_context():
         assert User.verify_reset_password_token(token) is not None
     assert calls

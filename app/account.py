@@ -1,0 +1,250 @@
+"""Managing the account you have: settings, password, proving and changing the address.
+
+Every emailed link here opens a page with one button and only its POST acts, because
+mail scanners open links. The links are signed, expire, work once and never sign
+anyone in (app.tokens, User.token_state).
+"""
+
+import logging
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user, login_required, login_user, logout_user
+
+from app import db, limiter
+from app.auth import client_ip, safe_next_url
+from app.email import (
+    request_password_reset,
+    send_change_email_link,
+    send_change_email_taken_email,
+    send_confirmation_email,
+    send_email_changed_email,
+    send_password_changed_email,
+)
+from app.forms import ChangeEmailForm, ChangePasswordForm, EmptyForm
+from app.models import (
+    CHANGE_PURPOSE,
+    CONFIRM_PURPOSE,
+    REVERT_PURPOSE,
+    User,
+)
+
+bp = Blueprint("account", __name__)
+audit = logging.getLogger("app.audit")
+
+RESENT = "We've sent a new confirmation link to {email}. It may take a minute."
+
+
+@bp.route("/settings")
+@login_required
+def settings():
+    """One place for the password, the address and its pending change."""
+    return render_template("account/settings.html", title="Settings", form=EmptyForm())
+
+
+@bp.route("/change_password", methods=["GET", "POST"])
+@login_required
+@limiter.limit("20/hour", methods=["POST"])
+def change_password():
+    """Change the password; every other session of this user ends."""
+    form = ChangePasswordForm()
+    form.user = current_user
+    if form.validate_on_submit():
+        cookie = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
+        remembered = cookie in request.cookies
+        user = current_user._get_current_object()
+        user.set_password(form.password.data)
+        send_password_changed_email(user)
+        db.session.commit()
+        login_user(user, remember=remembered)
+        flash("Password changed. Your other sessions have been signed out.", "success")
+        return redirect(url_for("account.settings"))
+    return render_template(
+        "account/change_password.html", title="Change password", form=form
+    )
+
+
+# --- Proving the address ------------------------------------------------------
+
+
+def resend_answer(_limit=None):
+    """The one answer to a resend, sent or not (so limits reveal nothing)."""
+    flash(RESENT.format(email=current_user.email), "info")
+    return redirect(safe_next_url(request.form.get("next")) or url_for("main.index"))
+
+
+def account_key() -> str:
+    """Rate-limit key: the signed-in account."""
+    return f"account:{current_user.get_id()}"
+
+
+@bp.post("/confirm_email/resend")
+@login_required
+@limiter.limit("20/hour", on_breach=resend_answer)
+@limiter.limit(
+    lambda: current_app.config["CONFIRM_RESENDS_PER_ACCOUNT"],
+    key_func=account_key,
+    on_breach=resend_answer,
+)
+def resend_confirmation():
+    """Mail a fresh confirmation link to the address on file."""
+    if EmptyForm().validate_on_submit() and not current_user.email_confirmed:
+        send_confirmation_email(current_user)
+        db.session.commit()
+    return resend_answer()
+
+
+@bp.route("/confirm_email/<token>", methods=["GET", "POST"])
+@limiter.limit("60/hour")
+def confirm_email(token):
+    """The link mailed at sign-up: a button that proves the address."""
+    user = User.from_token(CONFIRM_PURPOSE, token)
+    if user is None:
+        return invalid_link("confirm_email")
+    form = EmptyForm()
+    if form.validate_on_submit():
+        user.confirm_email()
+        db.session.commit()
+        audit.info("email_confirmed user_id=%s ip=%s", user.id, client_ip())
+        flash(f"Thank you: {user.email} is confirmed.", "success")
+        return redirect(url_for("main.index" if is_viewer(user) else "auth.login"))
+    return link_page(
+        form,
+        title="Confirm your address",
+        message=f"Confirm that {user.email} is the address of {user.username}.",
+        button="Confirm my address",
+    )
+
+
+def is_viewer(user: User) -> bool:
+    """Whether user is the one signed in in this browser."""
+    return current_user.is_authenticated and current_user.id == user.id
+
+
+# --- Changing it --------------------------------------------------------------
+
+
+@bp.route("/change_email", methods=["GET", "POST"])
+@login_required
+@limiter.limit("10/hour", methods=["POST"])
+def change_email():
+    """Ask for a new address; nothing changes until its link is followed."""
+    form = ChangeEmailForm()
+    if form.validate_on_submit():
+        user = current_user._get_current_object()
+        user.request_email_change(form.email.data)
+        holder = User.by_email(form.email.data)
+        if holder is None:
+            send_change_email_link(user)
+        else:
+            # Same answer as for any address; the holder hears of it instead.
+            send_change_email_taken_email(user, form.email.data)
+        db.session.commit()
+        audit.info("email_change_requested user_id=%s ip=%s", user.id, client_ip())
+        flash(
+            f"We've sent a link to {user.pending_email}. Your address changes when "
+            "you follow it.",
+            "info",
+        )
+        return redirect(url_for("account.settings"))
+    return render_template(
+        "account/change_email.html", title="Change your email address", form=form
+    )
+
+
+@bp.post("/change_email/cancel")
+@login_required
+def cancel_email_change():
+    """Drop the pending change; its link stops working."""
+    if EmptyForm().validate_on_submit() and current_user.pending_email:
+        current_user.cancel_email_change()
+        db.session.commit()
+        flash("The address change was cancelled.", "info")
+    return redirect(url_for("account.settings"))
+
+
+@bp.route("/change_email/<token>", methods=["GET", "POST"])
+@limiter.limit("60/hour")
+def apply_email_change(token):
+    """The link mailed to the new address: a button that makes it the address."""
+    user = User.from_token(CHANGE_PURPOSE, token)
+    if user is None:
+        return invalid_link("change_email")
+    form = EmptyForm()
+    if form.validate_on_submit():
+        holder = User.by_email(user.pending_email)
+        if holder is not None and holder.id != user.id:
+            # Taken since the request: it never becomes this account's.
+            user.cancel_email_change()
+            db.session.commit()
+            return invalid_link("change_email")
+        user.apply_email_change()
+        agent = request.headers.get("User-Agent", "unknown browser")
+        send_email_changed_email(user, client_ip(), agent)
+        db.session.commit()
+        audit.info("email_changed user_id=%s ip=%s", user.id, client_ip())
+        flash(f"Your email address is now {user.email}.", "success")
+        return redirect(url_for("main.index" if is_viewer(user) else "auth.login"))
+    return link_page(
+        form,
+        title="Confirm your new address",
+        message=(
+            f"Make {user.pending_email} the address of {user.username}. Reset links "
+            "and notices will go there from now on."
+        ),
+        button="Use this address",
+    )
+
+
+@bp.route("/revert_email/<token>", methods=["GET", "POST"])
+@limiter.limit("60/hour")
+def revert_email(token):
+    """The link mailed to the old address: undo the change, end every session."""
+    user = User.from_token(REVERT_PURPOSE, token)
+    if user is None:
+        return invalid_link("revert_email")
+    form = EmptyForm()
+    if form.validate_on_submit():
+        holder = User.by_email(user.previous_email)
+        if holder is not None and holder.id != user.id:
+            return invalid_link("revert_email")
+        user.revert_email_change()
+        request_password_reset(user.email)
+        db.session.commit()
+        if current_user.is_authenticated:
+            logout_user()
+        audit.info("email_change_reverted user_id=%s ip=%s", user.id, client_ip())
+        flash(
+            f"{user.email} is your address again, and every session was signed "
+            "out. We've sent it a link to choose a new password.",
+            "success",
+        )
+        return redirect(url_for("auth.login"))
+    return link_page(
+        form,
+        title="Undo the address change",
+        message=(
+            f"Make {user.previous_email} the address of {user.username} again. Every "
+            "session is signed out and this address gets a link to choose a new "
+            "password."
+        ),
+        button="Restore my address",
+    )
+
+
+def link_page(form: EmptyForm, **text):
+    """The page an emailed link opens: what it will do, and one button to do it."""
+    return render_template("account/link_page.html", form=form, **text)
+
+
+def invalid_link(kind: str):
+    """One clear page for a forged, expired or used link; it signs nobody in."""
+    audit.warning("link_refused kind=%s ip=%s", kind, client_ip())
+    return render_template("account/invalid_link.html", title="Link not valid"), 410
