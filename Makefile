@@ -5,8 +5,11 @@ BIN := $(VENV)/bin
 export FLASK_APP := microblog.py
 # The suite runs twice: on SQLite, then on a fresh database in this PostgreSQL server.
 TEST_POSTGRES_URL ?= postgresql+psycopg://root@127.0.0.1:5432/postgres
+# Catalog options shared by `make translations` and tests/test_translations.py.
+EXTRACT := -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output --project microblog
+UPDATE := --no-fuzzy-matching --ignore-obsolete --width 88 --ignore-pot-creation-date
 
-.PHONY: run test bench format install install-dev clean
+.PHONY: run test bench format install install-dev clean translations
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -14,9 +17,17 @@ $(BIN)/activate:
 
 install: $(BIN)/activate
 	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pybabel compile --statistics -d app/translations
+
+# Extract every string to translate and bring the catalogs up to date; then
+# translate what is new in app/translations/*/LC_MESSAGES/messages.po.
+translations: install
+	$(BIN)/pybabel extract $(EXTRACT) -o app/translations/messages.pot .
+	$(BIN)/pybabel update $(UPDATE) -i app/translations/messages.pot -d app/translations
 
 install-dev: $(BIN)/activate
 	$(BIN)/pip install --quiet -r requirements-dev.txt
+	$(BIN)/pybabel compile --statistics -d app/translations
 
 run: install
 	$(BIN)/flask --debug db upgrade

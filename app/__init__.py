@@ -6,6 +6,7 @@ import secrets
 from logging.handlers import RotatingFileHandler
 
 from flask import Flask, request
+from flask_babel import lazy_gettext
 from flask_bootstrap import Bootstrap5
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -23,7 +24,9 @@ db = SQLAlchemy()
 migrate = Migrate()
 login = LoginManager()
 login.login_view = "auth.login"
-login.login_message = "Please log in to see this page."
+login.login_message = lazy_gettext("Please sign in to see this page.")
+# The message is flashed: store it translated, not as a lazy string.
+login.localize_callback = str
 mail = Mail()
 csrf = CSRFProtect()
 bootstrap = Bootstrap5()
@@ -58,8 +61,9 @@ def create_app(config_class: type = Config) -> Flask:
     limiter.init_app(app)
     bootstrap.init_app(app)
 
-    from app import account, auth, cli, devmail, errors, health, outbox, routes
+    from app import account, auth, cli, devmail, errors, health, i18n, outbox, routes
 
+    i18n.init_app(app)
     app.register_blueprint(routes.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(account.bp)

@@ -16,6 +16,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from app import db, limiter
@@ -39,14 +40,14 @@ from app.models import (
 bp = Blueprint("account", __name__)
 audit = logging.getLogger("app.audit")
 
-RESENT = "We've sent a new confirmation link to {email}. It may take a minute."
-
 
 @bp.route("/settings")
 @login_required
 def settings():
     """One place for the password, the address and its pending change."""
-    return render_template("account/settings.html", title="Settings", form=EmptyForm())
+    return render_template(
+        "account/settings.html", title=_("Settings"), form=EmptyForm()
+    )
 
 
 @bp.route("/change_password", methods=["GET", "POST"])
@@ -64,10 +65,12 @@ def change_password():
         send_password_changed_email(user)
         db.session.commit()
         login_user(user, remember=remembered)
-        flash("Password changed. Your other sessions have been signed out.", "success")
+        flash(
+            _("Password changed. Your other sessions have been signed out."), "success"
+        )
         return redirect(url_for("account.settings"))
     return render_template(
-        "account/change_password.html", title="Change password", form=form
+        "account/change_password.html", title=_("Change password"), form=form
     )
 
 
@@ -76,7 +79,13 @@ def change_password():
 
 def resend_answer(_limit=None):
     """The one answer to a resend, sent or not (so limits reveal nothing)."""
-    flash(RESENT.format(email=current_user.email), "info")
+    flash(
+        _(
+            "We've sent a new confirmation link to %(email)s. It may take a minute.",
+            email=current_user.email,
+        ),
+        "info",
+    )
     return redirect(safe_next_url(request.form.get("next")) or url_for("main.index"))
 
 
@@ -113,13 +122,17 @@ def confirm_email(token):
         user.confirm_email()
         db.session.commit()
         audit.info("email_confirmed user_id=%s ip=%s", user.id, client_ip())
-        flash(f"Thank you: {user.email} is confirmed.", "success")
+        flash(_("Thank you: %(email)s is confirmed.", email=user.email), "success")
         return redirect(url_for("main.index" if is_viewer(user) else "auth.login"))
     return link_page(
         form,
-        title="Confirm your address",
-        message=f"Confirm that {user.email} is the address of {user.username}.",
-        button="Confirm my address",
+        title=_("Confirm your address"),
+        message=_(
+            "Confirm that %(email)s is the address of %(username)s.",
+            email=user.email,
+            username=user.username,
+        ),
+        button=_("Confirm my address"),
     )
 
 
@@ -149,13 +162,16 @@ def change_email():
         db.session.commit()
         audit.info("email_change_requested user_id=%s ip=%s", user.id, client_ip())
         flash(
-            f"We've sent a link to {user.pending_email}. Your address changes when "
-            "you follow it.",
+            _(
+                "We've sent a link to %(email)s. Your address changes when you "
+                "follow it.",
+                email=user.pending_email,
+            ),
             "info",
         )
         return redirect(url_for("account.settings"))
     return render_template(
-        "account/change_email.html", title="Change your email address", form=form
+        "account/change_email.html", title=_("Change your email address"), form=form
     )
 
 
@@ -166,7 +182,7 @@ def cancel_email_change():
     if EmptyForm().validate_on_submit() and current_user.pending_email:
         current_user.cancel_email_change()
         db.session.commit()
-        flash("The address change was cancelled.", "info")
+        flash(_("The address change was cancelled."), "info")
     return redirect(url_for("account.settings"))
 
 
@@ -190,16 +206,18 @@ def apply_email_change(token):
         send_email_changed_email(user, client_ip(), agent)
         db.session.commit()
         audit.info("email_changed user_id=%s ip=%s", user.id, client_ip())
-        flash(f"Your email address is now {user.email}.", "success")
+        flash(_("Your email address is now %(email)s.", email=user.email), "success")
         return redirect(url_for("main.index" if is_viewer(user) else "auth.login"))
     return link_page(
         form,
-        title="Confirm your new address",
-        message=(
-            f"Make {user.pending_email} the address of {user.username}. Reset links "
-            "and notices will go there from now on."
+        title=_("Confirm your new address"),
+        message=_(
+            "Make %(email)s the address of %(username)s. Reset links and notices "
+            "will go there from now on.",
+            email=user.pending_email,
+            username=user.username,
         ),
-        button="Use this address",
+        button=_("Use this address"),
     )
 
 
@@ -222,20 +240,24 @@ def revert_email(token):
             logout_user()
         audit.info("email_change_reverted user_id=%s ip=%s", user.id, client_ip())
         flash(
-            f"{user.email} is your address again, and every session was signed "
-            "out. We've sent it a link to choose a new password.",
+            _(
+                "%(email)s is your address again, and every session was signed out. "
+                "We've sent it a link to choose a new password.",
+                email=user.email,
+            ),
             "success",
         )
         return redirect(url_for("auth.login"))
     return link_page(
         form,
-        title="Undo the address change",
-        message=(
-            f"Make {user.previous_email} the address of {user.username} again. Every "
-            "session is signed out and this address gets a link to choose a new "
-            "password."
+        title=_("Undo the address change"),
+        message=_(
+            "Make %(email)s the address of %(username)s again. Every session is "
+            "signed out and this address gets a link to choose a new password.",
+            email=user.previous_email,
+            username=user.username,
         ),
-        button="Restore my address",
+        button=_("Restore my address"),
     )
 
 
@@ -247,4 +269,4 @@ def link_page(form: EmptyForm, **text):
 def invalid_link(kind: str):
     """One clear page for a forged, expired or used link; it signs nobody in."""
     audit.warning("link_refused kind=%s ip=%s", kind, client_ip())
-    return render_template("account/invalid_link.html", title="Link not valid"), 410
+    return render_template("account/invalid_link.html", title=_("Link not valid")), 410

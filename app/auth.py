@@ -16,6 +16,8 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 from flask_wtf.csrf import generate_csrf
 
@@ -35,19 +37,15 @@ from app.forms import (
     ResetPasswordRequestForm,
     username_taken,
 )
+from app.i18n import current_locale
 from app.models import User, normalize_email
 
 bp = Blueprint("auth", __name__)
 audit = logging.getLogger("app.audit")
 
 RESET_SESSION_KEY = "_password_reset_token"
-# The same for a fresh address and a taken one: sign-up never says who has an account.
-REGISTERED = (
-    "Welcome! We've sent a link to {email} to confirm your address. "
-    "You can sign in now."
-)
 # One message for every address, so the page never tells who has an account.
-RESET_REQUESTED = (
+RESET_REQUESTED = _l(
     "If that address is registered, we've sent it a link to reset your password. "
     "It may take a minute to arrive."
 )
@@ -98,7 +96,13 @@ def blank_form_page(template: str, form_class: type, **context) -> str:
         return render_template(template, form=form_class(), **context)
     token = generate_csrf()
     pages = current_app.extensions.setdefault("blank_form_pages", {})
-    key = (template, request.script_root, request.path, tuple(sorted(context.items())))
+    key = (
+        template,
+        current_locale(),
+        request.script_root,
+        request.path,
+        tuple(sorted(context.items())),
+    )
     if key not in pages:
         page = render_template(template, form=form_class(), **context)
         if token in page:
@@ -129,7 +133,7 @@ def login():
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
     if request.method == "GET":
-        return blank_form_page("auth/login.html", LoginForm, title="Sign in")
+        return blank_form_page("auth/login.html", LoginForm, title=_("Sign in"))
     form = LoginForm()
     if form.validate_on_submit():
         user = db.session.scalar(
@@ -138,17 +142,17 @@ def login():
             )
         )
         if user is None or not user.check_password(form.password.data):
-            flash("Invalid username or password.", "danger")
-            return render_template("auth/login.html", title="Sign in", form=form)
+            flash(_("Invalid username or password."), "danger")
+            return render_template("auth/login.html", title=_("Sign in"), form=form)
         if user.password_needs_rehash():
             user.rehash_password(form.password.data)
             db.session.commit()
         if not login_user(user, remember=form.remember_me.data):
-            flash("Invalid username or password.", "danger")
-            return render_template("auth/login.html", title="Sign in", form=form)
+            flash(_("Invalid username or password."), "danger")
+            return render_template("auth/login.html", title=_("Sign in"), form=form)
         next_page = safe_next_url(request.args.get("next"))
         return redirect(next_page or url_for("main.index"))
-    return render_template("auth/login.html", title="Sign in", form=form)
+    return render_template("auth/login.html", title=_("Sign in"), form=form)
 
 
 @bp.route("/logout", methods=["GET", "POST"])
@@ -158,9 +162,9 @@ def logout():
         return redirect(url_for("auth.login"))
     if EmptyForm().validate_on_submit():
         logout_user()
-        flash("You have been signed out.", "info")
+        flash(_("You have been signed out."), "info")
         return redirect(url_for("auth.login"))
-    return render_template("auth/logout.html", title="Sign out")
+    return render_template("auth/logout.html", title=_("Sign out"))
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -170,10 +174,16 @@ def register():
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
     if request.method == "GET":
-        return blank_form_page("auth/register.html", RegistrationForm, title="Register")
+        return blank_form_page(
+            "auth/register.html", RegistrationForm, title=_("Register")
+        )
     form = RegistrationForm()
     if form.validate_on_submit():
-        user = User(username=form.username.data, email=form.email.data)
+        user = User(
+            username=form.username.data,
+            email=form.email.data,
+            locale=current_locale(),  # the language it signed up in
+        )
         # Hashed on both paths, so a taken address costs the same time.
         user.set_password(form.password.data)
         owner = db.session.scalar(
@@ -193,11 +203,17 @@ def register():
             if username_taken(form.username.data):
                 form.username.errors.append(USERNAME_TAKEN)
                 return render_template(
-                    "auth/register.html", title="Register", form=form
+                    "auth/register.html", title=_("Register"), form=form
                 )
-        flash(REGISTERED.format(email=form.email.data), "success")
+        # The same for a fresh address and a taken one: it says nobody has an account.
+        welcome = _(
+            "Welcome! We've sent a link to %(email)s to confirm your address. "
+            "You can sign in now.",
+            email=form.email.data,
+        )
+        flash(welcome, "success")
         return redirect(url_for("auth.login"))
-    return render_template("auth/register.html", title="Register", form=form)
+    return render_template("auth/register.html", title=_("Register"), form=form)
 
 
 @bp.route("/reset_password_request", methods=["GET", "POST"])
@@ -215,7 +231,7 @@ def reset_password_request():
         return blank_form_page(
             "auth/reset_password_request.html",
             ResetPasswordRequestForm,
-            title="Reset password",
+            title=_("Reset password"),
         )
     form = ResetPasswordRequestForm()
     if form.validate_on_submit():
@@ -226,10 +242,10 @@ def reset_password_request():
             address_digest(form.email.data),
             client_ip(),
         )
-        flash(RESET_REQUESTED, "info")
+        flash(str(RESET_REQUESTED), "info")
         return redirect(url_for("auth.login"))
     return render_template(
-        "auth/reset_password_request.html", title="Reset password", form=form
+        "auth/reset_password_request.html", title=_("Reset password"), form=form
     )
 
 
@@ -274,11 +290,11 @@ def new_password_form(user: User):
         db.session.commit()
         session.pop(RESET_SESSION_KEY, None)
         audit.info("password_reset_completed user_id=%s ip=%s", user.id, client_ip())
-        flash("Your password has been reset. Please sign in.", "success")
+        flash(_("Your password has been reset. Please sign in."), "success")
         return redirect(url_for("auth.login"))
     return render_template(
         "auth/reset_password.html",
-        title="Choose a new password",
+        title=_("Choose a new password"),
         form=form,
         minutes=current_app.config["RESET_TOKEN_EXPIRES"] // 60,
     )
@@ -288,5 +304,5 @@ def invalid_reset_link():
     """One answer for every bad link: forged, expired, used or malformed."""
     session.pop(RESET_SESSION_KEY, None)
     audit.warning("password_reset_refused reason=invalid_token ip=%s", client_ip())
-    flash("That reset link is invalid or has expired. Request a new one.", "warning")
+    flash(_("That reset link is invalid or has expired. Request a new one."), "warning")
     return redirect(url_for("auth.reset_password_request"))

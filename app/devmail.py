@@ -9,6 +9,7 @@ import re
 from collections import deque
 
 from flask import Blueprint, Flask, abort, current_app, render_template
+from flask_babel import gettext as _
 from flask_mail import Message
 
 from app.models import utcnow
@@ -42,7 +43,7 @@ def kept_message(number: int) -> tuple:
 def mailbox():
     """The kept messages, newest first."""
     messages = list(current_app.extensions["dev_mail"])
-    return render_template("devmail/mailbox.html", title="Mail", messages=messages)
+    return render_template("devmail/mailbox.html", title=_("Mail"), messages=messages)
 
 
 @bp.get("/<int:number>")

@@ -3,10 +3,13 @@
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from flask import current_app, render_template, url_for
+from flask import current_app, has_request_context, render_template, url_for
+from flask_babel import force_locale, format_datetime, ngettext
+from flask_babel import lazy_gettext as _l
 from flask_mail import Message
 
 from app import db
+from app.i18n import DEFAULT_LOCALE, current_locale
 from app.models import (
     CHANGE_PURPOSE,
     CONFIRM_PURPOSE,
@@ -18,13 +21,16 @@ from app.models import (
     utcnow,
 )
 
-RESET_SUBJECT = "[Microblog] Reset your password"
-CHANGED_SUBJECT = "[Microblog] Your password was changed"
-CONFIRM_SUBJECT = "[Microblog] Confirm your email address"
-CHANGE_SUBJECT = "[Microblog] Confirm your new email address"
-CHANGE_TAKEN_SUBJECT = "[Microblog] Someone tried to use this address"
-EMAIL_CHANGED_SUBJECT = "[Microblog] Your email address was changed"
-REGISTRATION_ATTEMPT_SUBJECT = "[Microblog] Someone tried to register with this address"
+# Lazy: each is translated when a message is composed, in its reader's language.
+RESET_SUBJECT = _l("[Microblog] Reset your password")
+CHANGED_SUBJECT = _l("[Microblog] Your password was changed")
+CONFIRM_SUBJECT = _l("[Microblog] Confirm your email address")
+CHANGE_SUBJECT = _l("[Microblog] Confirm your new email address")
+CHANGE_TAKEN_SUBJECT = _l("[Microblog] Someone tried to use this address")
+EMAIL_CHANGED_SUBJECT = _l("[Microblog] Your email address was changed")
+REGISTRATION_ATTEMPT_SUBJECT = _l(
+    "[Microblog] Someone tried to register with this address"
+)
 
 
 def send_email(subject: str, recipients: list[str], text_body: str, html_body: str):
@@ -45,6 +51,8 @@ def queue(**columns) -> None:
     # A plain Core INSERT on the table: the ORM's unit of work (or its bulk
     # insert path) cost a reset request a sixth of its time, and nothing here
     # needs the row back as an object.
+    if has_request_context():
+        columns.setdefault("locale", current_locale())
     db.session.execute(sa.insert(OutboxMessage.__table__), columns)
     db.session.info["mail_queued"] = True
 
@@ -101,13 +109,12 @@ def send_change_email_taken_email(user: User, address: str) -> None:
 def send_email_changed_email(user: User, ip: str, browser: str) -> None:
     """Tell the previous address of the change, with a link that undoes it."""
     lifetime = current_app.config["REVERT_EMAIL_EXPIRES"]
-    when = utcnow().strftime("%Y-%m-%d %H:%M UTC")
     queue_account_mail(
         "email_changed",
         user,
         user.previous_email,
         lifetime,
-        when=when,
+        when=utcnow().isoformat(),
         ip=ip,
         browser=browser[:200],
     )
@@ -127,16 +134,18 @@ def lifetime_text(seconds: int) -> str:
     """How long a link lives, in words a person reads at a glance."""
     if seconds < 2 * 3600:
         minutes = max(1, round(seconds / 60))
-        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+        return ngettext("%(num)s minute", "%(num)s minutes", minutes)
     if seconds < 2 * 86400:
-        return f"{round(seconds / 3600)} hours"
-    return f"{round(seconds / 86400)} days"
+        hours = round(seconds / 3600)
+        return ngettext("%(num)s hour", "%(num)s hours", hours)
+    days = round(seconds / 86400)
+    return ngettext("%(num)s day", "%(num)s days", days)
 
 
-def rendered(subject: str, address: str, template: str, **context) -> Message:
+def rendered(subject, address: str, template: str, **context) -> Message:
     """A message whose text and HTML parts come from email/<template>.txt/.html."""
     return Message(
-        subject,
+        str(subject),
         recipients=[address],
         body=render_template(f"email/{template}.txt", **context),
         html=render_template(f"email/{template}.html", **context),
@@ -182,11 +191,15 @@ def change_email_taken_message(row: OutboxMessage, user: User) -> Message | None
     holder = db.session.scalar(sa.select(User).where(User.email_key == row.recipients))
     if holder is None:
         return None
-    context = {
-        "holder": holder,
-        "reset_link": public_url("auth.reset_password_request"),
-    }
-    return rendered(CHANGE_TAKEN_SUBJECT, holder.email, "change_email_taken", **context)
+    link = public_url("auth.reset_password_request")
+    with force_locale(holder.locale or row.locale or DEFAULT_LOCALE):
+        return rendered(
+            CHANGE_TAKEN_SUBJECT,
+            holder.email,
+            "change_email_taken",
+            holder=holder,
+            reset_link=link,
+        )
 
 
 def email_changed_message(row: OutboxMessage, user: User) -> Message | None:
@@ -202,6 +215,7 @@ def email_changed_message(row: OutboxMessage, user: User) -> Message | None:
         "email_changed",
         user=user,
         details=row.details or {},
+        when=format_datetime(datetime.fromisoformat(row.details["when"]), "long"),
         lifetime=lifetime_text(seconds),
         link=public_url("account.revert_email", token=token),
     )
@@ -221,6 +235,19 @@ def registration_attempt_message(row: OutboxMessage, user: User) -> Message | No
     )
 
 
+def password_changed_message(row: OutboxMessage, user: User) -> Message | None:
+    """The notice that the password changed, to the address on file."""
+    if user.email_key != row.recipients:
+        return None
+    return rendered(
+        CHANGED_SUBJECT,
+        user.email,
+        "password_changed",
+        user=user,
+        link=public_url("auth.reset_password_request"),
+    )
+
+
 # Mail about an account, rendered at delivery from the account as it is then.
 ACCOUNT_MESSAGES = {
     "confirm_email": confirmation_message,
@@ -228,15 +255,36 @@ ACCOUNT_MESSAGES = {
     "change_email_taken": change_email_taken_message,
     "email_changed": email_changed_message,
     "registration_attempt": registration_attempt_message,
+    "password_changed": password_changed_message,
 }
 
 
-def account_message(row: OutboxMessage) -> Message | None:
-    """The message for an account-mail row, or None when it no longer applies."""
+def message_for(row: OutboxMessage) -> Message | None:
+    """The message a row stands for, or None when it no longer applies.
+
+    Rendered now, in the language of the account it goes to (else of the
+    request that queued it), so no live link ever waits in the outbox.
+    """
+    if row.kind == "email":
+        return Message(
+            row.subject,
+            recipients=row.recipients.split(","),
+            body=row.text_body,
+            html=row.html_body,
+        )
+    if row.kind == "password_reset":
+        user = db.session.scalar(
+            sa.select(User).where(User.email_key == row.recipients, User.active)
+        )
+        if user is None or not user.password_hash:
+            return None
+        with force_locale(user.locale or row.locale or DEFAULT_LOCALE):
+            return password_reset_message(user, row.expires_at)
     user = active_user(row.user_id) if row.user_id else None
     if user is None or row.kind not in ACCOUNT_MESSAGES:
         return None
-    return ACCOUNT_MESSAGES[row.kind](row, user)
+    with force_locale(user.locale or row.locale or DEFAULT_LOCALE):
+        return ACCOUNT_MESSAGES[row.kind](row, user)
 
 
 def password_reset_message(user: User, expires_at: datetime) -> Message:
@@ -244,26 +292,19 @@ def password_reset_message(user: User, expires_at: datetime) -> Message:
     seconds = seconds_left(expires_at)
     token = user.get_reset_password_token(expires_in=seconds)
     link = public_url("auth.reset_password", token=token)
-    minutes = max(1, round(seconds / 60))
     return rendered(
         RESET_SUBJECT,
         user.email,
         "reset_password",
         user=user,
         link=link,
-        minutes=minutes,
+        lifetime=lifetime_text(seconds),
     )
 
 
 def send_password_changed_email(user: User) -> None:
-    """Tell the owner, at the stored address, that the password changed."""
-    context = {"user": user, "link": public_url("auth.reset_password_request")}
-    send_email(
-        CHANGED_SUBJECT,
-        [user.email],
-        render_template("email/password_changed.txt", **context),
-        render_template("email/password_changed.html", **context),
-    )
+    """Tell the owner, at the address on file, that the password changed."""
+    queue_account_mail("password_changed", user, user.email)
 
 
 def public_url(endpoint: str, **values) -> str:

@@ -5,6 +5,7 @@ import contextlib
 import sqlalchemy as sa
 from flask import Blueprint, current_app, g, render_template, request
 from flask.globals import request_ctx
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -13,24 +14,46 @@ from app.database import RETRY_AFTER_SECONDS, UNAVAILABLE, reason
 
 bp = Blueprint("errors", __name__)
 
+# Lazy: translated when a page is rendered, in its reader's language.
+TITLES = {
+    400: _l("Bad request"),
+    403: _l("Forbidden"),
+    404: _l("Not Found"),
+    405: _l("Method Not Allowed"),
+    413: _l("Too much data"),
+    429: _l("Too many requests"),
+    500: _l("Internal server error"),
+    503: _l("Service unavailable"),
+}
 EXPLANATIONS = {
-    400: "The request could not be understood. Go back, reload the page and try again.",
-    403: "You are not allowed to do that.",
-    404: "There is nothing at this address.",
-    405: "That page can't be used like that.",
-    413: "That was more data than this site accepts in one go.",
-    429: "Too many attempts. Please wait a while, then try again.",
-    500: "Something went wrong on our side. It has been reported; please try again.",
-    503: (
+    400: _l(
+        "The request could not be understood. Go back, reload the page and try again."
+    ),
+    403: _l("You are not allowed to do that."),
+    404: _l("There is nothing at this address."),
+    405: _l("That page can't be used like that."),
+    413: _l("That was more data than this site accepts in one go."),
+    429: _l("Too many attempts. Please wait a while, then try again."),
+    500: _l(
+        "Something went wrong on our side. It has been reported; please try again."
+    ),
+    503: _l(
         "The site can't reach its database just now, so nothing you sent was saved. "
         "Please try again in a minute."
     ),
 }
-PLAIN_HTTP = (
+PLAIN_HTTP = _l(
     "This site sends its session cookie over HTTPS only, but this form came over "
     "plain HTTP, so the browser never sent the cookie back. Open the site with "
     "https://, or, if it is really served over plain HTTP, set "
     "PREFERRED_URL_SCHEME=http (or SESSION_COOKIE_SECURE=false)."
+)
+PLAIN_HTTP_LOG = (
+    "the session cookie is sent over HTTPS only, but the form came over plain HTTP "
+    "without it: serve HTTPS, or set PREFERRED_URL_SCHEME=http"
+)
+FORM_EXPIRED = _l(
+    "The form expired or was sent from elsewhere. Reload it and try again."
 )
 
 
@@ -45,11 +68,10 @@ def form_expired(error):
         and cookie_name not in request.cookies
     ):
         current_app.logger.warning(
-            "CSRF failed on %s %s: %s", request.method, request.path, PLAIN_HTTP
+            "CSRF failed on %s %s: %s", request.method, request.path, PLAIN_HTTP_LOG
         )
-        return render_error(400, "Bad request", PLAIN_HTTP)
-    message = "The form expired or was sent from elsewhere. Reload it and try again."
-    return render_error(400, "Bad request", message)
+        return render_error(400, PLAIN_HTTP)
+    return render_error(400, FORM_EXPIRED)
 
 
 def database_unavailable(error):
@@ -65,7 +87,7 @@ def database_unavailable(error):
     # Flask-Login's template context loads the user; this request has none to load.
     g._login_user = login.anonymous_user()
     headers = [("Retry-After", str(RETRY_AFTER_SECONDS))]
-    return render_error(503, "Service unavailable", EXPLANATIONS[503], headers)
+    return render_error(503, EXPLANATIONS[503], headers)
 
 
 for unavailable in UNAVAILABLE:
@@ -80,18 +102,19 @@ def http_error(error):
         return error.response
     explanation = EXPLANATIONS.get(error.code, error.description)
     headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
-    return render_error(error.code, error.name, explanation, headers)
+    return render_error(error.code, explanation, headers, title=error.name)
 
 
 @bp.app_errorhandler(500)
 def internal_error(error):
     """An unexpected failure: undo the half-done transaction first."""
     db.session.rollback()
-    return render_error(500, "Internal server error", EXPLANATIONS[500])
+    return render_error(500, EXPLANATIONS[500])
 
 
-def render_error(code: int, title: str, explanation: str, headers=()):
-    """The error page with its status code."""
+def render_error(code: int, explanation, headers=(), title: str = ""):
+    """The error page with its status code, in the reader's language."""
+    title, explanation = str(TITLES.get(code, title)), str(explanation)
     if request_ctx.url_adapter is None:
         # The Host header was refused, so no link can be built: answer plainly.
         text = f"{code} {title}: {explanation}\n"

@@ -1,8 +1,9 @@
 """Every form in the app, with its validators."""
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, StringField, SubmitField, TextAreaField
 from wtforms.validators import (
     DataRequired,
@@ -14,11 +15,13 @@ from wtforms.validators import (
 )
 
 from app import db
+from app.i18n import Form
 from app.models import User, normalize_email
 from app.passwords import password_problem, personal_words
 
 NEW_PASSWORD = {"autocomplete": "new-password"}
-USERNAME_TAKEN = "That username is taken; please choose another."
+USERNAME_TAKEN = _l("That username is taken; please choose another.")
+REQUIRED = _l("This field is required.")
 
 
 def strip_spaces(value):
@@ -29,10 +32,15 @@ def strip_spaces(value):
 class NewPasswordMixin:
     """The new password, typed twice, checked against the shared rules."""
 
-    password = PasswordField("New password", [DataRequired()], render_kw=NEW_PASSWORD)
+    password = PasswordField(
+        _l("New password"), [DataRequired(REQUIRED)], render_kw=NEW_PASSWORD
+    )
     password2 = PasswordField(
-        "Repeat new password",
-        [DataRequired(), EqualTo("password", message="The passwords don't match.")],
+        _l("Repeat new password"),
+        [
+            DataRequired(REQUIRED),
+            EqualTo("password", message=_l("The passwords don't match.")),
+        ],
         render_kw=NEW_PASSWORD,
     )
 
@@ -50,48 +58,55 @@ class NewPasswordMixin:
             raise ValidationError(problem)
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     """Username and password."""
 
     username = StringField(
-        "Username",
-        [DataRequired(), Length(max=64)],
+        _l("Username"),
+        [DataRequired(REQUIRED), Length(max=64)],
         filters=[strip_spaces],
         render_kw={"autocomplete": "username"},
     )
     password = PasswordField(
-        "Password", [DataRequired()], render_kw={"autocomplete": "current-password"}
+        _l("Password"),
+        [DataRequired(REQUIRED)],
+        render_kw={"autocomplete": "current-password"},
     )
-    remember_me = BooleanField("Remember me")
-    submit = SubmitField("Sign in")
+    remember_me = BooleanField(_l("Remember me"))
+    submit = SubmitField(_l("Sign in"))
 
 
-class RegistrationForm(NewPasswordMixin, FlaskForm):
+class RegistrationForm(NewPasswordMixin, Form):
     """A new account."""
 
     username = StringField(
-        "Username",
+        _l("Username"),
         [
-            DataRequired(),
+            DataRequired(REQUIRED),
             Length(max=64),
-            Regexp(r"^[\w.-]+$", message="Use letters, digits, '.', '-' or '_'."),
+            Regexp(r"^[\w.-]+$", message=_l("Use letters, digits, '.', '-' or '_'.")),
         ],
         filters=[strip_spaces],
         render_kw={"autocomplete": "username"},
     )
     email = StringField(
-        "Email",
-        [DataRequired(), Length(max=254), Email()],
+        _l("Email"),
+        [DataRequired(REQUIRED), Length(max=254), Email()],
         filters=[strip_spaces],
         render_kw={"autocomplete": "email"},
     )
-    password = PasswordField("Password", [DataRequired()], render_kw=NEW_PASSWORD)
+    password = PasswordField(
+        _l("Password"), [DataRequired(REQUIRED)], render_kw=NEW_PASSWORD
+    )
     password2 = PasswordField(
-        "Repeat password",
-        [DataRequired(), EqualTo("password", message="The passwords don't match.")],
+        _l("Repeat password"),
+        [
+            DataRequired(REQUIRED),
+            EqualTo("password", message=_l("The passwords don't match.")),
+        ],
         render_kw=NEW_PASSWORD,
     )
-    submit = SubmitField("Register")
+    submit = SubmitField(_l("Register"))
 
     # A taken address is not a form error: the view answers as for a fresh one,
     # so the form never tells a stranger who has an account. Usernames are public.
@@ -107,12 +122,12 @@ def username_taken(username: str) -> bool:
     return db.session.scalar(query) is not None
 
 
-class EditProfileForm(FlaskForm):
+class EditProfileForm(Form):
     """Username and about-me text."""
 
     username = RegistrationForm.username
-    about_me = TextAreaField("About me", [Length(max=140)])
-    submit = SubmitField("Save")
+    about_me = TextAreaField(_l("About me"), [Length(max=140)])
+    submit = SubmitField(_l("Save"))
 
     def __init__(self, original_username: str, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -125,61 +140,65 @@ class EditProfileForm(FlaskForm):
             raise ValidationError(USERNAME_TAKEN)
 
 
-class EmptyForm(FlaskForm):
+class EmptyForm(Form):
     """Just a CSRF-protected button (follow, unfollow, log out)."""
 
-    submit = SubmitField("Submit")
+    submit = SubmitField(_l("Submit"))
 
 
-class PostForm(FlaskForm):
+class PostForm(Form):
     """A new post."""
 
-    post = TextAreaField("Say something", [DataRequired(), Length(min=1, max=140)])
-    submit = SubmitField("Post")
+    post = TextAreaField(
+        _l("Say something"), [DataRequired(REQUIRED), Length(min=1, max=140)]
+    )
+    submit = SubmitField(_l("Post"))
 
 
-class ResetPasswordRequestForm(FlaskForm):
+class ResetPasswordRequestForm(Form):
     """The address to send a reset link to; any text gets the same answer."""
 
     email = StringField(
-        "Email",
-        [DataRequired(), Length(max=254)],
+        _l("Email"),
+        [DataRequired(REQUIRED), Length(max=254)],
         filters=[strip_spaces],
         render_kw={"autocomplete": "email"},
     )
-    submit = SubmitField("Send reset link")
+    submit = SubmitField(_l("Send reset link"))
 
 
-class ResetPasswordForm(NewPasswordMixin, FlaskForm):
+class ResetPasswordForm(NewPasswordMixin, Form):
     """A new password for the account the reset link belongs to."""
 
-    submit = SubmitField("Set new password")
+    submit = SubmitField(_l("Set new password"))
 
 
 def check_current_password(field) -> None:
     """The signed-in user must prove they know the password."""
     if not current_user.check_password(field.data):
-        raise ValidationError("That is not your current password.")
+        raise ValidationError(_("That is not your current password."))
 
 
-def current_password_field(label: str = "Current password") -> PasswordField:
+def current_password_field() -> PasswordField:
     """A password field for the signed-in user's current password."""
     return PasswordField(
-        label, [DataRequired()], render_kw={"autocomplete": "current-password"}
+        _l("Current password"),
+        [DataRequired(REQUIRED)],
+        render_kw={"autocomplete": "current-password"},
     )
 
 
-class ChangeEmailForm(FlaskForm):
+class ChangeEmailForm(Form):
     """A new address, and the current password."""
 
     email = StringField(
-        "New email address",
-        [DataRequired(), Length(max=254), Email()],
+        _l("New email address"),
+        [DataRequired(REQUIRED), Length(max=254), Email()],
         filters=[strip_spaces],
         render_kw={"autocomplete": "email"},
     )
     password = current_password_field()
-    submit = SubmitField("Send confirmation link")
+    submit = SubmitField(_l("Send confirmation link"))
 
     def validate_password(self, field):
         """Only the account's owner may move it to another address."""
@@ -188,14 +207,14 @@ class ChangeEmailForm(FlaskForm):
     def validate_email(self, email):
         """Moving to the address already on file would change nothing."""
         if normalize_email(email.data) == current_user.email_key:
-            raise ValidationError("That is already your address.")
+            raise ValidationError(_("That is already your address."))
 
 
-class ChangePasswordForm(NewPasswordMixin, FlaskForm):
+class ChangePasswordForm(NewPasswordMixin, Form):
     """The current password, then a new one twice."""
 
     current_password = current_password_field()
-    submit = SubmitField("Change password")
+    submit = SubmitField(_l("Change password"))
 
     def validate_current_password(self, field):
         """Only the account's owner may choose its new password."""

@@ -105,6 +105,8 @@ class User(UserMixin, db.Model):
     last_seen: so.Mapped[datetime | None] = so.mapped_column(
         Timestamp(), default=utcnow
     )
+    # The language pages and mail are in (app.i18n.LANGUAGES); NULL: the browser's.
+    locale: so.Mapped[str | None] = so.mapped_column(sa.String(16))
     # When the address on file was proven by following a link mailed to it.
     email_confirmed_at: so.Mapped[datetime | None] = so.mapped_column(Timestamp())
     # A requested change of address, applied only once its link is followed.
@@ -391,6 +393,9 @@ class OutboxMessage(db.Model):
         sa.ForeignKey(User.id, ondelete="CASCADE")
     )
     details: so.Mapped[dict | None] = so.mapped_column(sa.JSON)
+    # The language of the request that queued it, for mail to an address that
+    # has no account to take the language from.
+    locale: so.Mapped[str | None] = so.mapped_column(sa.String(16))
 
     def __repr__(self) -> str:
         return f"<OutboxMessage {self.id} {self.kind} {self.status}>"

@@ -14,8 +14,8 @@ from flask_mail import Message, email_dispatched
 
 from app import db, devmail
 from app.database import UNAVAILABLE, reason
-from app.email import ACCOUNT_MESSAGES, account_message, password_reset_message
-from app.models import OutboxMessage, User, utcnow
+from app.email import message_for
+from app.models import OutboxMessage, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -234,7 +234,7 @@ def deliver(row: OutboxMessage, mailer: "Mailer") -> None:
     """Send one claimed message and record the outcome."""
     if row.expires_at is not None and row.expires_at <= utcnow():
         return finish(row, "expired")
-    message = compose(row)
+    message = message_for(row)
     if message is None:
         return finish(row, "dropped")
     try:
@@ -251,25 +251,6 @@ def deliver(row: OutboxMessage, mailer: "Mailer") -> None:
         except UNAVAILABLE:
             _sent_unrecorded.add(row_id)
             raise
-
-
-def compose(row: OutboxMessage) -> Message | None:
-    """The message to send for row, or None when there is nobody to send to."""
-    if row.kind in ACCOUNT_MESSAGES:
-        return account_message(row)
-    if row.kind != "password_reset":
-        return Message(
-            row.subject,
-            recipients=row.recipients.split(","),
-            body=row.text_body,
-            html=row.html_body,
-        )
-    user = db.session.scalar(
-        sa.select(User).where(User.email_key == row.recipients, User.active)
-    )
-    if user is None or not user.password_hash:
-        return None
-    return password_reset_message(user, row.expires_at)
 
 
 class Mailer:

@@ -15,7 +15,11 @@ import urllib.request
 from functools import cache
 from importlib.resources import files
 
+from babel.lists import format_list
 from flask import current_app
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 SITE_WORDS = ("microblog",)
 # What people build guessable passwords from; none of it counts as their own.
@@ -50,32 +54,25 @@ EDGE_CHARACTERS = string.digits + string.punctuation + string.whitespace
 # Letters people swap in for look-alike symbols ("p@ssw0rd").
 LOOK_ALIKES = str.maketrans("0134578@$!|", "oieastbasil")
 
-TOO_SHORT = "Use at least {minimum} characters; a few words make it easy."
-TOO_LONG = "Use at most {maximum} characters."
-TOO_COMMON = (
+TOO_COMMON = _l(
     "This password is too common: it is among the first ones attackers try. "
     "Choose a few unrelated words instead."
 )
-REPEATED = (
+REPEATED = _l(
     "This password is one short piece repeated, and repeating it doesn't make it "
     "harder to guess. Use a few different words instead."
 )
-TOO_PREDICTABLE = (
-    "This password is too easy to guess: without {found}, only {left} characters "
-    "of your own are left. Add a few more words that have nothing to do with you "
-    "or this site."
-)
-BREACHED = (
+BREACHED = _l(
     "This password has appeared in a data breach, so attackers already try it. "
     "Choose a different one."
 )
 FOUND = {
-    "personal": "your username or email address",
-    "site": "the site's name",
-    "stem": "words like “password”",
-    "run": "keyboard and alphabet runs",
-    "year": "years",
-    "repeat": "repeats",
+    "personal": _l("your username or email address"),
+    "site": _l("the site's name"),
+    "stem": _l("words like “password”"),
+    "run": _l("keyboard and alphabet runs"),
+    "year": _l("years"),
+    "repeat": _l("repeats"),
 }
 
 
@@ -96,26 +93,35 @@ def password_problem(password: str, context: tuple[str, ...] = ()) -> str | None
     config = current_app.config
     minimum, maximum = config["PASSWORD_MIN_LENGTH"], config["PASSWORD_MAX_LENGTH"]
     if len(password) < minimum:
-        return TOO_SHORT.format(minimum=minimum)
+        return _(
+            "Use at least %(minimum)s characters; a few words make it easy.",
+            minimum=minimum,
+        )
     if len(password) > maximum:
-        return TOO_LONG.format(maximum=maximum)
+        return _("Use at most %(maximum)s characters.", maximum=maximum)
     folded = fold(password)
     if is_common(folded):
-        return TOO_COMMON
+        return str(TOO_COMMON)
     if is_repeated(folded, minimum):
-        return REPEATED
+        return str(REPEATED)
     left, found = own_characters(folded, context)
     if left < MIN_OWN_CHARACTERS:
-        return TOO_PREDICTABLE.format(found=spoken_list(found), left=left)
+        return _(
+            "This password is too easy to guess: without %(found)s, only %(left)s "
+            "characters of your own are left. Add a few more words that have nothing "
+            "to do with you or this site.",
+            found=spoken_list(found),
+            left=left,
+        )
     if config["PASSWORD_BREACH_CHECK"] and is_breached(password):
-        return BREACHED
+        return str(BREACHED)
     return None
 
 
 def spoken_list(found: set[str]) -> str:
-    """The guessable parts found, as a person would list them."""
-    names = [FOUND[kind] for kind in FOUND if kind in found]
-    return " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
+    """The guessable parts found, listed as the reader's language lists things."""
+    names = [str(FOUND[kind]) for kind in FOUND if kind in found]
+    return format_list(names, locale=get_locale() or "en")
 
 
 def is_common(folded: str) -> bool:

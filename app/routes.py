@@ -14,6 +14,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app import db
@@ -75,10 +76,10 @@ def index():
     if form.validate_on_submit():
         db.session.add(Post(body=form.post.data, user_id=current_user.id))
         db.session.commit()
-        flash("Your post is now live!", "success")
+        flash(_("Your post is now live!"), "success")
         return redirect(url_for("main.index"))
     posts = paginate(current_user.following_posts())
-    return render_template("index.html", title="Home", form=form, posts=posts)
+    return render_template("index.html", title=_("Home"), form=form, posts=posts)
 
 
 @bp.route("/explore")
@@ -86,7 +87,7 @@ def index():
 def explore():
     """Everyone's posts, newest first."""
     query = sa.select(Post).order_by(Post.timestamp.desc(), Post.id.desc())
-    return render_template("index.html", title="Explore", posts=paginate(query))
+    return render_template("index.html", title=_("Explore"), posts=paginate(query))
 
 
 @bp.route("/user/<username>")
@@ -116,12 +117,12 @@ def edit_profile():
         current_user.username = form.username.data
         current_user.about_me = form.about_me.data
         db.session.commit()
-        flash("Your changes have been saved.", "success")
+        flash(_("Your changes have been saved."), "success")
         return redirect(url_for("main.edit_profile"))
     if request.method == "GET":
         form.username.data = current_user.username
         form.about_me.data = current_user.about_me
-    return render_template("edit_profile.html", title="Edit profile", form=form)
+    return render_template("edit_profile.html", title=_("Edit profile"), form=form)
 
 
 @bp.route("/follow/<username>", methods=["POST"])
@@ -144,16 +145,16 @@ def change_following(username: str, follow: bool):
         return redirect(url_for("main.index"))
     target = db.session.scalar(sa.select(User).where(User.username == username))
     if target is None:
-        flash(f"User {username} not found.", "warning")
+        flash(_("User %(username)s not found.", username=username), "warning")
         return redirect(url_for("main.index"))
     if target.id == current_user.id:
-        flash("You cannot follow yourself!", "warning")
+        flash(_("You cannot follow yourself!"), "warning")
         return redirect(url_for("main.user", username=username))
     if follow:
         current_user.follow(target)
-        flash(f"You are following {username}!", "success")
+        flash(_("You are following %(username)s!", username=username), "success")
     else:
         current_user.unfollow(target)
-        flash(f"You are not following {username}.", "info")
+        flash(_("You are not following %(username)s.", username=username), "info")
     db.session.commit()
     return redirect(url_for("main.user", username=username))

@@ -101,9 +101,13 @@ def query(url: str, sql: str, **params) -> list[tuple]:
         engine.dispose()
 
 
-def outbox_counts(url: str) -> dict[str, int]:
-    """How many outbox rows are in each status."""
-    return dict(query(url, "SELECT status, count(*) FROM outbox GROUP BY status"))
+def outbox_counts(url: str, kind: str = "password_reset") -> dict[str, int]:
+    """How many outbox rows of a kind (reset mail unless said) are in each status.
+
+    Every sign-up also queues its confirmation; these tests count the resets.
+    """
+    sql = "SELECT status, count(*) FROM outbox WHERE kind = :kind GROUP BY status"
+    return dict(query(url, sql, kind=kind))
 
 
 # --- Mail -------------------------------------------------------------------
@@ -117,8 +121,9 @@ class Mailbox:
     same moment.
     """
 
-    def __init__(self, hold_until: int = 0, hold: float = 5.0):
+    def __init__(self, hold_until: int = 0, hold: float = 5.0, only: str | None = None):
         self.messages = []
+        self.only = only  # keep only messages with this subject (accept the rest)
         self.hold_until = hold_until
         self.hold = hold
         self.in_flight = 0
@@ -135,7 +140,8 @@ class Mailbox:
             message = message_from_bytes(
                 envelope.original_content, policy=policy.default
             )
-            self.messages.append((list(envelope.rcpt_tos), message))
+            if self.only is None or message["Subject"] == self.only:
+                self.messages.append((list(envelope.rcpt_tos), message))
             return "250 Message accepted for delivery"
         finally:
             self.in_flight -= 1

@@ -472,7 +472,7 @@ def test_dev_mailbox_shows_sent_mail_in_debug_without_a_server(make_app):
     client = app.test_client()
     sign_up(client)
     listing = page_text(client.get("/dev/mail"))
-    assert CONFIRM_SUBJECT in listing and "nina@example.org" in listing
+    assert str(CONFIRM_SUBJECT) in listing and "nina@example.org" in listing
     message = page_text(client.get("/dev/mail/0"))
     assert "Dear nina," in message
     assert re.search(r'href="https://app\.example\.com/confirm_email/[^"]+"', message)

@@ -22,6 +22,7 @@ from tests.conftest import free_port, wait_for
 from tests.deployment import (
     CLIENTS,
     QUIET_SECONDS,
+    RESET_SUBJECT,
     USERS,
     Mailbox,
     email,
@@ -42,7 +43,7 @@ def test_200_users_register_and_reset_at_once(app_database, deploy, start_smtp):
     argon2 stays at its production cost (19 MiB, 2 passes): 200 registrations
     take a few seconds of CPU on two cores, so nothing is weakened for speed.
     """
-    mailbox = start_smtp(Mailbox())
+    mailbox = start_smtp(Mailbox(only=RESET_SUBJECT))
     app = deploy(app_database, mailbox.port, MAIL_DELIVERY="thread")
     app.start()
 
@@ -103,7 +104,7 @@ def test_kill_9_with_mail_queued_then_restart_delivers_it_once(
     app (thread mode, the default) must find and send them by itself, before
     anyone visits: after a crash at night, nobody may come for hours.
     """
-    mailbox = start_smtp(Mailbox())
+    mailbox = start_smtp(Mailbox(only=RESET_SUBJECT))
     app = deploy(app_database, mailbox.port, MAIL_DELIVERY="worker")
     first = app.start()
     for number in range(3):
@@ -145,7 +146,8 @@ def test_kill_9_while_mail_server_is_down_then_operator_retry(
             app_database,
             "SELECT status, attempts, last_error, locked_until FROM outbox",
         )
-        return len(rows) == 3 and all(
+        # Each user's confirmation and reset.
+        return len(rows) == 6 and all(
             status == "pending" and attempts == 1 and error and locked is None
             for status, attempts, error, locked in rows
         )
@@ -159,9 +161,9 @@ def test_kill_9_while_mail_server_is_down_then_operator_retry(
     )
 
     app.kill_9(first)
-    mailbox = start_smtp(Mailbox(), port=mail_port)
+    mailbox = start_smtp(Mailbox(only=RESET_SUBJECT), port=mail_port)
     app.start()
-    assert "Requeued 3 message(s)." in app.flask("mail", "retry")
+    assert "Requeued 6 message(s)." in app.flask("mail", "retry")
     assert wait_for(lambda: len(mailbox.messages) >= 3, 30), (
         f"{len(mailbox.messages)} mails; outbox: {outbox_counts(app_database)}"
     )
@@ -186,7 +188,7 @@ def test_kill_9_then_two_mail_workers_send_each_mail_once(
     more mail than one claim takes (BATCH), so neither worker can take it all.
     """
     queued = BATCH + 5
-    mailbox = start_smtp(Mailbox(hold_until=2, hold=5))
+    mailbox = start_smtp(Mailbox(hold_until=2, hold=5, only=RESET_SUBJECT))
     app = deploy(app_database, mailbox.port, MAIL_DELIVERY="worker")
     server = app.start()
     for number in range(queued):

@@ -41,7 +41,7 @@ def test_profile_page(client, auth, make_user):
     )
     assert "I like tea &amp; &lt;b&gt;cake&lt;/b&gt;" in response.text
     assert "0 followers, 0 following." in response.text
-    assert "Last seen:" in response.text
+    assert "Last seen " in response.text and " ago" in response.text
     assert 'action="/follow/john"' in response.text
     assert "Edit your profile" not in response.text
 

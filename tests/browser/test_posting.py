@@ -16,7 +16,7 @@ def test_posting(tour: Tour):
 
     tour.goto("/index", "home-needs-sign-in")
     assert urlsplit(page.url).path == "/login"
-    assert "Please log in to see this page." in flash_texts(page)
+    assert "Please sign in to see this page." in flash_texts(page)
     sign_in(tour, "susan", PASSWORD, "home-empty")
     assert urlsplit(page.url).path == "/index"
     expect(page.get_by_text("No posts yet.")).to_be_visible()

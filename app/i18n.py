@@ -1,0 +1,161 @@
+"""Languages: which one a person reads, the switcher, and what must vary with it.
+
+English and Traditional Chinese (Taiwan). Babel names the latter `zh_Hant_TW`;
+the catalog folder must carry that name (a `zh_TW` folder is silently ignored).
+"""
+
+import os
+from datetime import datetime
+from functools import cache
+
+import wtforms
+from babel import Locale, UnknownLocaleError
+from babel.support import Translations
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    g,
+    has_request_context,
+    redirect,
+    request,
+    url_for,
+)
+from flask_babel import Babel, format_timedelta, get_locale
+from flask_login import current_user
+from flask_wtf import FlaskForm
+
+from app import db
+from app.models import utcnow
+
+DEFAULT_LOCALE = "en"
+# Each language by its own name, as the switcher offers it.
+LANGUAGES = {"en": "English", "zh_Hant_TW": "繁體中文"}
+LOCALE_COOKIE = "locale"
+COOKIE_SECONDS = 365 * 24 * 3600
+# WTForms' own messages: its zh_TW catalog is Traditional; plain zh is Simplified.
+WTFORMS_CATALOGS = {"zh_Hant_TW": "zh_TW"}
+
+babel = Babel()
+bp = Blueprint("i18n", __name__)
+
+
+def init_app(app: Flask) -> None:
+    """Babel with our selector, the switcher, and the headers pages need."""
+    babel.init_app(app, locale_selector=select_locale)
+    app.register_blueprint(bp)
+    app.context_processor(template_context)
+    app.add_template_filter(ago)
+    # Whitespace inside {% trans %} blocks is collapsed, so msgids stay one line.
+    app.jinja_env.policies["ext.i18n.trimmed"] = True
+    app.after_request(vary_on_language)
+
+
+def template_context() -> dict:
+    """What every template needs to speak the reader's language."""
+    return {
+        "html_lang": html_lang(),
+        "current_locale": current_locale(),
+        "languages": LANGUAGES,
+    }
+
+
+def ago(moment: datetime) -> str:
+    """How long ago moment was, in the reader's words ("3 hours ago", "3 小時前")."""
+    return format_timedelta(moment - utcnow(), add_direction=True)
+
+
+def supported(name: str | None) -> str | None:
+    """The locale this app ships for name, or None."""
+    return name if name in LANGUAGES else None
+
+
+def from_accept_language() -> str | None:
+    """The first language the browser asks for that we speak, by language."""
+    for tag, _quality in request.accept_languages:
+        try:
+            language = Locale.parse(tag, sep="-").language
+        except (ValueError, UnknownLocaleError):
+            continue
+        # zh-TW, zh-Hant, zh-HK and plain zh all read our Traditional Chinese.
+        if language == "zh":
+            return "zh_Hant_TW"
+        if language == "en":
+            return "en"
+    return None
+
+
+def select_locale() -> str:
+    """The account's choice, then the switcher's cookie, the browser's, English."""
+    if not has_request_context():
+        return DEFAULT_LOCALE
+    if not g.get("database_unavailable") and current_user.is_authenticated:
+        chosen = supported(current_user.locale)
+        if chosen:
+            return chosen
+    return (
+        supported(request.cookies.get(LOCALE_COOKIE))
+        or from_accept_language()
+        or DEFAULT_LOCALE
+    )
+
+
+def current_locale() -> str:
+    """The selected locale's name, as LANGUAGES spells it."""
+    return str(get_locale() or DEFAULT_LOCALE)
+
+
+def html_lang() -> str:
+    """The BCP 47 tag for <html lang>: en, or zh-Hant-TW."""
+    return current_locale().replace("_", "-")
+
+
+def vary_on_language(response):
+    """Caches must keep pages apart by language: it comes from these headers."""
+    if response.mimetype == "text/html":
+        response.vary.update(("Accept-Language", "Cookie"))
+    return response
+
+
+@bp.post("/language")
+def choose_language():
+    """The switcher: remember the choice (on the account too), then go back."""
+    from app.auth import safe_next_url  # auth's forms import this module
+
+    chosen = supported(request.form.get("locale"))
+    back = safe_next_url(request.form.get("next")) or url_for("main.index")
+    response = redirect(back)
+    if chosen and Form().validate_on_submit():
+        response.set_cookie(
+            LOCALE_COOKIE,
+            chosen,
+            max_age=COOKIE_SECONDS,
+            secure=current_app.config["SESSION_COOKIE_SECURE"],
+            httponly=True,
+            samesite="Lax",
+        )
+        if current_user.is_authenticated:
+            current_user.locale = chosen
+            db.session.commit()
+    return response
+
+
+@cache
+def wtforms_translations(locale: str) -> Translations:
+    """WTForms' own catalog for locale (loaded once per process)."""
+    folder = os.path.join(os.path.dirname(wtforms.__file__), "locale")
+    return Translations.load(folder, [WTFORMS_CATALOGS[locale]], domain="wtforms")
+
+
+class Form(FlaskForm):
+    """Every form's base: WTForms' own messages in the reader's language."""
+
+    class Meta(FlaskForm.Meta):
+        """Traditional, not Simplified, Chinese for WTForms' built-in messages."""
+
+        def get_translations(self, form):
+            """WTForms' catalog for the current locale, or Flask-WTF's default."""
+            locale = current_locale()
+            if locale in WTFORMS_CATALOGS:
+                return wtforms_translations(locale)
+            return super().get_translations(form)
