@@ -6,7 +6,9 @@ anyone in (app.tokens, User.token_state).
 """
 
 import logging
+import re
 
+import sqlalchemy as sa
 from flask import (
     Blueprint,
     current_app,
@@ -20,13 +22,13 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from app import db, limiter
-from app.auth import client_ip, safe_next_url
+from app.auth import client_ip, mail_allowed_to, safe_next_url
 from app.email import (
     request_password_reset,
     send_change_email_link,
     send_change_email_taken_email,
     send_confirmation_email,
-    send_email_changed_email,
+    send_email_changed_emails,
     send_password_changed_email,
 )
 from app.forms import ChangeEmailForm, ChangePasswordForm, EmptyForm
@@ -62,6 +64,8 @@ def change_password():
         remembered = cookie in request.cookies
         user = current_user._get_current_object()
         user.set_password(form.password.data)
+        # Whoever asked for a change may have known the old password.
+        user.cancel_email_change()
         send_password_changed_email(user)
         db.session.commit()
         login_user(user, remember=remembered)
@@ -91,7 +95,7 @@ def resend_answer(_limit=None):
 
 def account_key() -> str:
     """Rate-limit key: the signed-in account."""
-    return f"account:{current_user.get_id()}"
+    return f"account:{current_user.id if current_user.is_authenticated else '-'}"
 
 
 @bp.post("/confirm_email/resend")
@@ -154,9 +158,9 @@ def change_email():
         user = current_user._get_current_object()
         user.request_email_change(form.email.data)
         holder = User.by_email(form.email.data)
-        if holder is None:
+        if holder is None and not claimed_by_another(form.email.data, user):
             send_change_email_link(user)
-        else:
+        elif holder is not None and mail_allowed_to(form.email.data):
             # Same answer as for any address; the holder hears of it instead.
             send_change_email_taken_email(user, form.email.data)
         db.session.commit()
@@ -195,16 +199,15 @@ def apply_email_change(token):
         return invalid_link("change_email")
     form = EmptyForm()
     if form.validate_on_submit():
-        holder = User.by_email(user.pending_email)
-        if holder is not None and holder.id != user.id:
+        if claimed_by_another(user.pending_email, user):
             # Taken since the request: it never becomes this account's.
             user.cancel_email_change()
             db.session.commit()
             return invalid_link("change_email")
-        user.apply_email_change()
-        agent = request.headers.get("User-Agent", "unknown browser")
-        send_email_changed_email(user, client_ip(), agent)
-        db.session.commit()
+        replaced = user.apply_email_change()
+        send_email_changed_emails(user, replaced, client_ip(), browser_name())
+        if not committed():
+            return invalid_link("change_email")
         audit.info("email_changed user_id=%s ip=%s", user.id, client_ip())
         flash(_("Your email address is now %(email)s.", email=user.email), "success")
         return redirect(url_for("main.index" if is_viewer(user) else "auth.login"))
@@ -235,7 +238,8 @@ def revert_email(token):
             return invalid_link("revert_email")
         user.revert_email_change()
         request_password_reset(user.email)
-        db.session.commit()
+        if not committed():
+            return invalid_link("revert_email")
         if current_user.is_authenticated:
             logout_user()
         audit.info("email_change_reverted user_id=%s ip=%s", user.id, client_ip())
@@ -253,7 +257,8 @@ def revert_email(token):
         title=_("Undo the address change"),
         message=_(
             "Make %(email)s the address of %(username)s again. Every session is "
-            "signed out and this address gets a link to choose a new password.",
+            "signed out, the password stops working, and this address gets a link "
+            "to choose a new one.",
             email=user.previous_email,
             username=user.username,
         ),
@@ -264,6 +269,33 @@ def revert_email(token):
 def link_page(form: EmptyForm, **text):
     """The page an emailed link opens: what it will do, and one button to do it."""
     return render_template("account/link_page.html", form=form, **text)
+
+
+def claimed_by_another(address: str, user: User) -> bool:
+    """Whether another account holds address, or may still restore it (undo)."""
+    holder = User.by_email(address) or User.reserving(address)
+    return holder is not None and holder.id != user.id
+
+
+def committed() -> bool:
+    """Commit; False (rolled back) when a unique address was taken meanwhile."""
+    try:
+        db.session.commit()
+    except sa.exc.IntegrityError:
+        db.session.rollback()
+        return False
+    return True
+
+
+def browser_name() -> str:
+    """The User-Agent, cut down to plain words: it goes into mail the owner reads."""
+    agent = request.headers.get("User-Agent", "")
+    words = [
+        word
+        for word in re.sub(r"[^A-Za-z0-9 ._/;:()+-]", " ", agent).split()
+        if "//" not in word and not word.lower().startswith(("http", "www."))
+    ]
+    return " ".join(words)[:120] or "unknown browser"
 
 
 def invalid_link(kind: str):

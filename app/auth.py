@@ -20,6 +20,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 from flask_wtf.csrf import generate_csrf
+from limits import parse
 
 from app import db, limiter
 from app.email import (
@@ -66,6 +67,21 @@ def address_digest(address: str) -> str:
 def reset_address_key() -> str:
     """Rate-limit key: the normalised submitted address, registered or not."""
     return "reset-address:" + address_digest(request.form.get("email", ""))
+
+
+def mail_allowed_to(address: str) -> bool:
+    """Whether one more unasked-for notice may go to address.
+
+    Anyone can trigger these (a sign-up with a taken address, a move to one), so
+    each address gets at most RESET_REQUESTS_PER_ADDRESS of them.
+    """
+    if not current_app.config["RATELIMIT_ENABLED"]:
+        return True
+    limit = parse(current_app.config["RESET_REQUESTS_PER_ADDRESS"])
+    try:
+        return limiter.limiter.hit(limit, "notice-address", address_digest(address))
+    except Exception:  # noqa: BLE001 - a storage outage must not block sign-up
+        return True
 
 
 def login_name_key() -> str:
@@ -186,14 +202,12 @@ def register():
         )
         # Hashed on both paths, so a taken address costs the same time.
         user.set_password(form.password.data)
-        owner = db.session.scalar(
-            sa.select(User).where(User.email_key == user.email_key)
-        )
-        if owner is None:
+        owner = User.by_email(user.email)
+        if owner is None and User.reserving(user.email) is None:
             db.session.add(user)
             db.session.flush()
             send_confirmation_email(user)
-        else:
+        elif owner is not None and mail_allowed_to(user.email):
             send_registration_attempt_email(owner)
         try:
             db.session.commit()

@@ -8,7 +8,7 @@ only in debug mode with no MAIL_SERVER, so it never exists in production.
 import re
 from collections import deque
 
-from flask import Blueprint, Flask, abort, current_app, render_template
+from flask import Blueprint, Flask, abort, current_app, render_template, request
 from flask_babel import gettext as _
 from flask_mail import Message
 
@@ -37,6 +37,13 @@ def kept_message(number: int) -> tuple:
     if not 0 <= number < len(kept):
         abort(404)
     return kept[number]
+
+
+@bp.before_request
+def only_from_this_machine():
+    """A debug server bound to 0.0.0.0 must not hand reset links to the network."""
+    if request.remote_addr not in ("127.0.0.1", "::1"):
+        abort(404)
 
 
 @bp.get("")

@@ -106,18 +106,27 @@ def send_change_email_taken_email(user: User, address: str) -> None:
     queue_account_mail("change_email_taken", user, address)
 
 
-def send_email_changed_email(user: User, ip: str, browser: str) -> None:
-    """Tell the previous address of the change, with a link that undoes it."""
+def send_email_changed_emails(user: User, replaced: str, ip: str, browser: str):
+    """Tell the replaced address, and the one an undo restores, of a change.
+
+    Each notice carries what it reports (from, to, when, where), so a later
+    change can't rewrite or drop it before it is sent.
+    """
     lifetime = current_app.config["REVERT_EMAIL_EXPIRES"]
-    queue_account_mail(
-        "email_changed",
-        user,
-        user.previous_email,
-        lifetime,
-        when=utcnow().isoformat(),
-        ip=ip,
-        browser=browser[:200],
-    )
+    details = {
+        "from": replaced,
+        "to": user.email,
+        "when": utcnow().isoformat(),
+        "ip": ip,
+        "browser": browser,
+    }
+    told = {normalize_email(replaced): replaced}
+    if user.previous_email:
+        told.setdefault(normalize_email(user.previous_email), user.previous_email)
+    for address in told.values():
+        queue_account_mail(
+            "email_changed", user, address, lifetime, **details, recipient=address
+        )
 
 
 def send_password_reset_email(user: User) -> None:
@@ -203,21 +212,22 @@ def change_email_taken_message(row: OutboxMessage, user: User) -> Message | None
 
 
 def email_changed_message(row: OutboxMessage, user: User) -> Message | None:
-    """The notice to the previous address, with the undo link, after a change."""
-    previous = user.previous_email
-    if not previous or normalize_email(previous) != row.recipients:
-        return None
+    """The notice of a change, with the undo link while the undo is possible."""
+    details = row.details or {}
     seconds = seconds_left(row.expires_at)
-    token = user.get_token(REVERT_PURPOSE, seconds)
+    link = None
+    if user.can_undo_email_change():
+        token = user.get_token(REVERT_PURPOSE, seconds)
+        link = public_url("account.revert_email", token=token)
     return rendered(
         EMAIL_CHANGED_SUBJECT,
-        previous,
+        details["recipient"],
         "email_changed",
         user=user,
-        details=row.details or {},
-        when=format_datetime(datetime.fromisoformat(row.details["when"]), "long"),
+        details=details,
+        when=format_datetime(datetime.fromisoformat(details["when"]), "long"),
         lifetime=lifetime_text(seconds),
-        link=public_url("account.revert_email", token=token),
+        link=link,
     )
 
 

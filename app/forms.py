@@ -1,5 +1,7 @@
 """Every form in the app, with its validators."""
 
+import unicodedata
+
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -22,6 +24,21 @@ from app.passwords import password_problem, personal_words
 NEW_PASSWORD = {"autocomplete": "new-password"}
 USERNAME_TAKEN = _l("That username is taken; please choose another.")
 REQUIRED = _l("This field is required.")
+
+
+def no_control_characters(form, field):
+    """Refuse invisible control characters (a NUL can't even be stored)."""
+    if isinstance(field.data, str) and any(
+        unicodedata.category(char) == "Cc" and char not in "\r\n\t"
+        for char in field.data
+    ):
+        raise ValidationError(_("Remove the invisible control characters."))
+
+
+def fits_as_address(form, field):
+    """The compared form of an address can be longer than what was typed."""
+    if isinstance(field.data, str) and len(normalize_email(field.data)) > 254:
+        raise ValidationError(_("This address is too long."))
 
 
 def strip_spaces(value):
@@ -63,7 +80,7 @@ class LoginForm(Form):
 
     username = StringField(
         _l("Username"),
-        [DataRequired(REQUIRED), Length(max=64)],
+        [DataRequired(REQUIRED), Length(max=64), no_control_characters],
         filters=[strip_spaces],
         render_kw={"autocomplete": "username"},
     )
@@ -91,7 +108,13 @@ class RegistrationForm(NewPasswordMixin, Form):
     )
     email = StringField(
         _l("Email"),
-        [DataRequired(REQUIRED), Length(max=254), Email()],
+        [
+            DataRequired(REQUIRED),
+            Length(max=254),
+            no_control_characters,
+            Email(),
+            fits_as_address,
+        ],
         filters=[strip_spaces],
         render_kw={"autocomplete": "email"},
     )
@@ -126,7 +149,7 @@ class EditProfileForm(Form):
     """Username and about-me text."""
 
     username = RegistrationForm.username
-    about_me = TextAreaField(_l("About me"), [Length(max=140)])
+    about_me = TextAreaField(_l("About me"), [Length(max=140), no_control_characters])
     submit = SubmitField(_l("Save"))
 
     def __init__(self, original_username: str, *args, **kwargs):
@@ -150,7 +173,8 @@ class PostForm(Form):
     """A new post."""
 
     post = TextAreaField(
-        _l("Say something"), [DataRequired(REQUIRED), Length(min=1, max=140)]
+        _l("Say something"),
+        [DataRequired(REQUIRED), Length(min=1, max=140), no_control_characters],
     )
     submit = SubmitField(_l("Post"))
 
@@ -160,7 +184,7 @@ class ResetPasswordRequestForm(Form):
 
     email = StringField(
         _l("Email"),
-        [DataRequired(REQUIRED), Length(max=254)],
+        [DataRequired(REQUIRED), Length(max=254), no_control_characters],
         filters=[strip_spaces],
         render_kw={"autocomplete": "email"},
     )
@@ -193,7 +217,13 @@ class ChangeEmailForm(Form):
 
     email = StringField(
         _l("New email address"),
-        [DataRequired(REQUIRED), Length(max=254), Email()],
+        [
+            DataRequired(REQUIRED),
+            Length(max=254),
+            no_control_characters,
+            Email(),
+            fits_as_address,
+        ],
         filters=[strip_spaces],
         render_kw={"autocomplete": "email"},
     )

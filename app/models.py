@@ -1,9 +1,10 @@
 """Database models: users, posts, follows and the mail outbox."""
 
 import hashlib
+import json
 import secrets
 import unicodedata
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Optional
 
 import sqlalchemy as sa
@@ -114,6 +115,9 @@ class User(UserMixin, db.Model):
     pending_email_since: so.Mapped[datetime | None] = so.mapped_column(Timestamp())
     # The address before the last change, which its owner may restore.
     previous_email: so.Mapped[str | None] = so.mapped_column(sa.String(254))
+    previous_email_key: so.Mapped[str | None] = so.mapped_column(
+        sa.String(254), index=True
+    )
     email_changed_at: so.Mapped[datetime | None] = so.mapped_column(Timestamp())
 
     # Deleting a user deletes their posts and follows in the database itself.
@@ -143,6 +147,12 @@ class User(UserMixin, db.Model):
         """Store the comparison form next to the address as typed."""
         self.email_key = normalize_email(address)
         return address.strip()
+
+    @so.validates("previous_email")
+    def _keep_previous_email_key(self, key: str, address: str | None) -> str | None:
+        """The previous address stays reserved for its owner while undo lives."""
+        self.previous_email_key = normalize_email(address) if address else None
+        return address
 
     @property
     def is_active(self) -> bool:
@@ -250,6 +260,17 @@ class User(UserMixin, db.Model):
         key = normalize_email(address)
         return db.session.scalar(sa.select(User).where(User.email_key == key))
 
+    @staticmethod
+    def reserving(address: str) -> Optional["User"]:
+        """The account that may still restore this address as its own (undo)."""
+        key = normalize_email(address)
+        since = utcnow() - timedelta(seconds=current_app.config["REVERT_EMAIL_EXPIRES"])
+        return db.session.scalar(
+            sa.select(User).where(
+                User.previous_email_key == key, User.email_changed_at > since
+            )
+        )
+
     @property
     def email_confirmed(self) -> bool:
         """Whether the address on file has been proven."""
@@ -269,20 +290,44 @@ class User(UserMixin, db.Model):
         """Forget the pending change; its link dies with it."""
         self.pending_email = self.pending_email_since = None
 
-    def apply_email_change(self) -> None:
-        """Make the pending address the address on file, proven by its link."""
-        self.previous_email = self.email
-        self.email = self.pending_email
-        self.email_confirmed_at = self.email_changed_at = utcnow()
+    def undo_window(self) -> timedelta:
+        """How long the previous address may be restored after a change."""
+        return timedelta(seconds=current_app.config["REVERT_EMAIL_EXPIRES"])
+
+    def can_undo_email_change(self) -> bool:
+        """Whether the previous address can still be restored (its link lives)."""
+        changed = self.email_changed_at
+        return bool(self.previous_email and changed) and (
+            utcnow() - as_utc(changed) < self.undo_window()
+        )
+
+    def apply_email_change(self) -> str:
+        """Make the pending address the address on file; return the replaced one.
+
+        While an undo is possible, the address from before the first change stays
+        the one to restore: a second change must not take the owner's way back.
+        """
+        replaced, new = self.email, self.pending_email
+        if normalize_email(new) == self.previous_email_key:
+            self.previous_email = self.email_changed_at = None  # back where it was
+        elif not self.can_undo_email_change():
+            self.previous_email, self.email_changed_at = replaced, utcnow()
+        self.email = new
+        self.email_confirmed_at = utcnow()
         self.cancel_email_change()
+        return replaced
 
     def revert_email_change(self) -> None:
-        """Restore the previous address and end every session."""
+        """Restore the previous address, end every session, void the password.
+
+        Whoever changed the address knew the password: the owner chooses a new
+        one through the reset link mailed to the restored address.
+        """
         self.email = self.previous_email
         self.email_confirmed_at = utcnow()
         self.previous_email = self.email_changed_at = None
         self.cancel_email_change()
-        self.session_token = new_session_token()
+        self.set_password(secrets.token_urlsafe(32))
 
     def token_state(self, purpose: str) -> str:
         """The account state a purpose's link is bound to: it dies when this moves."""
@@ -293,10 +338,11 @@ class User(UserMixin, db.Model):
         elif purpose == CHANGE_PURPOSE:
             parts = [self.email_key, self.pending_email, self.pending_email_since]
         elif purpose == REVERT_PURPOSE:
-            parts = [self.email_key, self.previous_email, self.email_changed_at]
+            # Not the current address: later changes must not kill the way back.
+            parts = [self.previous_email, self.email_changed_at]
         else:
             raise ValueError(f"no such link purpose: {purpose}")
-        return "|".join(map(stamp, [*parts, self.active]))
+        return json.dumps([*map(stamp, parts), self.active])
 
     def get_token(self, purpose: str, expires_in: int) -> str:
         """A link token for purpose that lives expires_in seconds at most."""

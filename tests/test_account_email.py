@@ -488,3 +488,148 @@ def test_dev_mailbox_shows_sent_mail_in_debug_without_a_server(make_app):
 def test_dev_mailbox_exists_only_in_debug_without_a_server(make_app, settings):
     client = make_app(**settings).test_client()
     assert client.get("/dev/mail").status_code == 404
+
+
+# --- What a hijacker can't do (review findings) ------------------------------------
+
+
+def apply_change(client, inbox, email):
+    """Ask for email as the new address and follow its link at once."""
+    request_change(client, email)
+    link = link_in(mails(inbox, CHANGE_SUBJECT, email)[-1], "/change_email/")
+    assert client.post(link).status_code == 302
+
+
+def test_a_second_change_keeps_the_owners_way_back(smtp_app, smtp_server, nina):
+    AuthActions(nina).login("nina")
+    apply_change(nina, smtp_server, "b@example.org")
+    (first_notice,) = mails(smtp_server, EMAIL_CHANGED_SUBJECT, "nina@example.org")
+    undo = link_in(first_notice, "/revert_email/")
+    apply_change(nina, smtp_server, "c@example.org")
+
+    # Both the replaced address and the one an undo restores hear of it.
+    told = [rcpt for rcpt, m in smtp_server.messages if m in mails(
+        smtp_server, EMAIL_CHANGED_SUBJECT)]  # fmt: skip
+    assert told == [["nina@example.org"], ["b@example.org"], ["nina@example.org"]]
+    assert "from b@example.org to c@example.org" in text_of(
+        mails(smtp_server, EMAIL_CHANGED_SUBJECT, "b@example.org")[0]
+    )
+    assert press(smtp_app.test_client(), undo).headers["Location"] == "/login"
+    assert account(smtp_app)["email"] == "nina@example.org"
+
+
+def test_the_old_address_stays_reserved_while_the_undo_lives(
+    smtp_app, smtp_server, make_user, nina
+):
+    AuthActions(nina).login("nina")
+    apply_change(nina, smtp_server, "b@example.org")
+    before = len(smtp_server.messages)
+    squatter = sign_up(smtp_app.test_client(), "zed", "NINA@example.org")
+    assert squatter.headers["Location"] == "/login"  # the usual answer
+    assert account(smtp_app, "zed") is None
+    assert len(smtp_server.messages) == before
+
+    make_user("ann", email="ann@example.org")
+    other = smtp_app.test_client()
+    AuthActions(other).login("ann")
+    assert request_change(other, "nina@example.org").status_code == 302
+    assert mails(smtp_server, CHANGE_SUBJECT, "nina@example.org") == []
+
+
+def test_the_undo_voids_the_password_and_mails_a_reset_link(
+    smtp_app, smtp_server, nina
+):
+    AuthActions(nina).login("nina")
+    apply_change(nina, smtp_server, "b@example.org")
+    undo = link_in(mails(smtp_server, EMAIL_CHANGED_SUBJECT)[0], "/revert_email/")
+    press(smtp_app.test_client(), undo)
+    hijacker = AuthActions(smtp_app.test_client())
+    assert hijacker.login("nina", PASSWORD).status_code == 200  # refused
+
+    reset = link_in(mails(smtp_server, RESET_SUBJECT, "nina@example.org")[-1], "/reset")
+    owner = smtp_app.test_client()
+    owner.get(reset)
+    new = "a brand new password for nina"
+    data = {"password": new, "password2": new}
+    assert owner.post("/reset_password/set-password", data=data).status_code == 302
+    assert AuthActions(owner).login("nina", new).headers["Location"] == "/index"
+
+
+def test_a_password_change_cancels_a_pending_address_change(
+    smtp_app, smtp_server, nina
+):
+    AuthActions(nina).login("nina")
+    request_change(nina, "b@example.org")
+    link = link_in(mails(smtp_server, CHANGE_SUBJECT)[0], "/change_email/")
+    new = "a brand new password for nina"
+    data = {"current_password": PASSWORD, "password": new, "password2": new}
+    assert nina.post("/change_password", data=data).status_code == 302
+    assert account(smtp_app)["pending"] is None
+    assert smtp_app.test_client().post(link).status_code == 410
+
+
+GROWS = "\ufdfa" * 14 + "@example.org"  # 26 characters typed, 264 once normalised
+
+
+def test_an_address_that_grows_when_normalised_is_refused(client, auth, make_user):
+    response = sign_up(client, "nina", GROWS)
+    assert response.status_code == 200
+    assert field_error(response, "email") == "This address is too long."
+    make_user("ann")
+    auth.login("ann")
+    response = request_change(client, GROWS)
+    assert field_error(response, "email") == "This address is too long."
+
+
+@pytest.mark.parametrize(
+    ("path", "data", "field", "signed_in"),
+    [
+        ("/login", {"username": "nina\x00", "password": PASSWORD}, "username", False),
+        ("/reset_password_request", {"email": "a\x00@example.org"}, "email", False),
+        ("/index", {"post": "hello\x00world"}, "post", True),
+        ("/edit_profile", {"username": "ann", "about_me": "x\x00"}, "about_me", True),
+    ],
+)
+def test_control_characters_get_a_form_error_not_a_500(
+    client, auth, make_user, path, data, field, signed_in
+):
+    make_user("ann")
+    if signed_in:
+        auth.login("ann")
+    response = client.post(path, data=data)
+    assert response.status_code == 200
+    assert field_error(response, field) == "Remove the invisible control characters."
+
+
+def test_the_browser_in_the_notice_is_plain_words(smtp_app, smtp_server, nina):
+    AuthActions(nina).login("nina")
+    request_change(nina, "b@example.org")
+    link = link_in(mails(smtp_server, CHANGE_SUBJECT)[0], "/change_email/")
+    agent = "Mozilla/5.0 Click https://evil.example/restore or www.evil.example \x07"
+    nina.post(link, headers={"User-Agent": agent})
+    body = text_of(mails(smtp_server, EMAIL_CHANGED_SUBJECT)[0])
+    assert "Mozilla/5.0 Click or" in body
+    assert "evil.example" not in body
+
+
+def test_unasked_notices_to_one_address_are_limited(make_app, smtp_server, make_user):
+    app = make_app(
+        MAIL_SERVER="127.0.0.1",
+        MAIL_PORT=smtp_server.port,
+        RATELIMIT_ENABLED=True,
+        RESET_REQUESTS_PER_ADDRESS="2/hour",
+    )
+    make_user("susan", email="susan@example.org")
+    answers = {
+        sign_up(app.test_client(), f"try{n}", "susan@example.org").headers["Location"]
+        for n in range(4)
+    }
+    assert answers == {"/login"}
+    assert len(mails(smtp_server, REGISTRATION_ATTEMPT_SUBJECT)) == 2
+
+
+def test_dev_mailbox_answers_only_this_machine(make_app):
+    client = make_app(DEBUG=True, MAIL_SERVER=None).test_client()
+    remote = {"REMOTE_ADDR": "203.0.113.9"}
+    assert client.get("/dev/mail", environ_base=remote).status_code == 404
+    assert client.get("/dev/mail").status_code == 200

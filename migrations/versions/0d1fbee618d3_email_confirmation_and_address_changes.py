@@ -33,13 +33,18 @@ def upgrade():
             batch_op.add_column(
                 sa.Column(column, sa.DateTime(timezone=True), nullable=True)
             )
-        for column in ("pending_email", "previous_email"):
+        for column in ("pending_email", "previous_email", "previous_email_key"):
             batch_op.add_column(sa.Column(column, sa.String(length=254), nullable=True))
+        batch_op.create_index(
+            "ix_user_previous_email_key", ["previous_email_key"], unique=False
+        )
 
 
 def downgrade():
     with op.batch_alter_table("user", schema=None) as batch_op:
+        batch_op.drop_index("ix_user_previous_email_key")
         for column in (
+            "previous_email_key",
             "email_changed_at",
             "previous_email",
             "pending_email_since",

@@ -7,8 +7,6 @@ Create Date: 2026-11-25 01:37:04.755157
 """
 
 from alembic import op
-import sqlalchemy as sa
-
 
 # revision identifiers, used by Alembic.
 revision = "6edfb35b30f9"

@@ -6,9 +6,8 @@ Create Date: 2026-11-25 01:12:23.760445
 
 """
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "fb091d385336"
