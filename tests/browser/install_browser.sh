@@ -8,6 +8,8 @@
 #
 # tests/browser/conftest.py looks in the same order, so whatever this script
 # settles on is what the tests launch. PYTHON overrides the venv's interpreter.
+# Pages are also shown in Traditional Chinese: without a CJK font, screenshots
+# show empty boxes, so Debian's Noto CJK fonts are installed when missing.
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
@@ -15,6 +17,17 @@ PYTHON="${PYTHON:-.venv/bin/python}"
 SYSTEM_CHROMIUM=/usr/bin/chromium
 
 say() { echo "install_browser: $*"; }
+can_apt() { command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ]; }
+
+if command -v fc-list >/dev/null 2>&1 && [ -n "$(fc-list :lang=zh-tw)" ]; then
+    say "a Traditional Chinese font is installed."
+elif can_apt; then
+    say "installing Debian's fonts-noto-cjk (Traditional Chinese pages)..."
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk
+else
+    say "no Traditional Chinese font and no apt-get as root: Chinese screenshots will show boxes."
+fi
 
 if [ -n "${CHROMIUM_PATH:-}" ]; then
     if [ -f "$CHROMIUM_PATH" ] && [ -x "$CHROMIUM_PATH" ]; then
@@ -30,7 +43,7 @@ if [ -x "$SYSTEM_CHROMIUM" ]; then
     exit 0
 fi
 
-if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ]; then
+if can_apt; then
     say "installing Debian's chromium package with apt-get..."
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
