@@ -6,7 +6,7 @@ the catalog folder must carry that name (a `zh_TW` folder is silently ignored).
 
 import os
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 
 import wtforms
 from babel import Locale, UnknownLocaleError
@@ -72,6 +72,12 @@ def supported(name: str | None) -> str | None:
 
 def from_accept_language() -> str | None:
     """The first language the browser asks for that we speak, by language."""
+    return language_for(request.headers.get("Accept-Language", ""))
+
+
+@lru_cache(maxsize=512)
+def language_for(header: str) -> str | None:
+    """Accept-Language's answer; browsers send few distinct headers, so cached."""
     for tag, _quality in request.accept_languages:
         try:
             language = Locale.parse(tag, sep="-").language
@@ -113,7 +119,10 @@ def html_lang() -> str:
 def vary_on_language(response):
     """Caches must keep pages apart by language: it comes from these headers."""
     if response.mimetype == "text/html":
-        response.vary.update(("Accept-Language", "Cookie"))
+        if "Vary" in response.headers:
+            response.vary.update(("Accept-Language", "Cookie"))
+        else:
+            response.headers["Vary"] = "Accept-Language, Cookie"
     return response
 
 
