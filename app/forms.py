@@ -41,6 +41,22 @@ def fits_as_address(form, field):
         raise ValidationError(_("This address is too long."))
 
 
+def address_field(label) -> StringField:
+    """An email address someone types: trimmed, checked, no longer than it may be."""
+    return StringField(
+        label,
+        [
+            DataRequired(REQUIRED),
+            Length(max=254),
+            no_control_characters,
+            Email(),
+            fits_as_address,
+        ],
+        filters=[strip_spaces],
+        render_kw={"autocomplete": "email"},
+    )
+
+
 def strip_spaces(value):
     """Trim the blanks people paste around names and addresses."""
     return value.strip() if isinstance(value, str) else value
@@ -106,18 +122,7 @@ class RegistrationForm(NewPasswordMixin, Form):
         filters=[strip_spaces],
         render_kw={"autocomplete": "username"},
     )
-    email = StringField(
-        _l("Email"),
-        [
-            DataRequired(REQUIRED),
-            Length(max=254),
-            no_control_characters,
-            Email(),
-            fits_as_address,
-        ],
-        filters=[strip_spaces],
-        render_kw={"autocomplete": "email"},
-    )
+    email = address_field(_l("Email"))
     password = PasswordField(
         _l("Password"), [DataRequired(REQUIRED)], render_kw=NEW_PASSWORD
     )
@@ -215,18 +220,7 @@ def current_password_field() -> PasswordField:
 class ChangeEmailForm(Form):
     """A new address, and the current password."""
 
-    email = StringField(
-        _l("New email address"),
-        [
-            DataRequired(REQUIRED),
-            Length(max=254),
-            no_control_characters,
-            Email(),
-            fits_as_address,
-        ],
-        filters=[strip_spaces],
-        render_kw={"autocomplete": "email"},
-    )
+    email = address_field(_l("New email address"))
     password = current_password_field()
     submit = SubmitField(_l("Send confirmation link"))
 
