@@ -108,7 +108,15 @@ def select_locale() -> str:
 
 def current_locale() -> str:
     """The selected locale's name, as LANGUAGES spells it."""
-    return str(get_locale() or DEFAULT_LOCALE)
+    locale = get_locale()
+    if locale is None:
+        return DEFAULT_LOCALE
+    # Babel spells the name anew each time; keep it for this Locale object (a
+    # forced locale, as a sender uses, is another object).
+    cached = g.get("locale_name")
+    if cached is None or cached[0] is not locale:
+        g.locale_name = cached = (locale, str(locale))
+    return cached[1]
 
 
 def html_lang() -> str:
@@ -163,8 +171,8 @@ class Form(FlaskForm):
         """Traditional, not Simplified, Chinese for WTForms' built-in messages."""
 
         def get_translations(self, form):
-            """WTForms' catalog for the current locale, or Flask-WTF's default."""
+            """WTForms' catalog for the current locale; none for English."""
             locale = current_locale()
             if locale in WTFORMS_CATALOGS:
                 return wtforms_translations(locale)
-            return super().get_translations(form)
+            return None  # WTForms' own English
