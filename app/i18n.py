@@ -5,11 +5,12 @@ the catalog folder must carry that name (a `zh_TW` folder is silently ignored).
 """
 
 import os
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache, lru_cache
 
 import wtforms
 from babel import Locale, UnknownLocaleError
+from babel.dates import format_timedelta
 from babel.support import Translations
 from flask import (
     Blueprint,
@@ -21,9 +22,10 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import Babel, format_timedelta, get_locale
+from flask_babel import Babel, get_locale
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from jinja2 import pass_context
 
 from app import db
 from app.models import utcnow
@@ -60,9 +62,42 @@ def template_context() -> dict:
     }
 
 
-def ago(moment: datetime) -> str:
-    """How long ago moment was, in the reader's words ("3 hours ago", "3 小時前")."""
-    return format_timedelta(moment - utcnow(), add_direction=True)
+# Babel's units for relative times, largest first, and its rounding threshold.
+TIME_UNITS = (
+    365 * 86400,  # year
+    30 * 86400,  # month
+    7 * 86400,  # week
+    86400,  # day
+    3600,  # hour
+    60,  # minute
+    1,  # second
+)
+THRESHOLD = 0.85
+
+
+@pass_context
+def ago(context, moment: datetime) -> str:
+    """How long ago moment was, in the reader's words ("3 hours ago", "3 小時前").
+
+    Rounded to the unit Babel would say, so each distinct phrase is formatted
+    once per process: a page of posts would otherwise format every one of them.
+    """
+    seconds = max(0.0, (utcnow() - moment).total_seconds())
+    for unit in TIME_UNITS:
+        if seconds / unit >= THRESHOLD or unit == 1:
+            # The page's locale, looked up once per render rather than per post.
+            locale = context.get("current_locale") or current_locale()
+            return spoken_ago(max(1, round(seconds / unit)) * unit, locale)
+    raise AssertionError("unreachable: the last unit always matches")
+
+
+@lru_cache(maxsize=2048)
+def spoken_ago(seconds: int, locale: str) -> str:
+    """Babel's phrase for seconds ago in locale."""
+    # threshold=1 keeps Babel on the unit ago() rounded to.
+    return format_timedelta(
+        timedelta(seconds=-seconds), threshold=1, add_direction=True, locale=locale
+    )
 
 
 def supported(name: str | None) -> str | None:

@@ -402,3 +402,21 @@ def test_english_subjects_stay_english(smtp_app, smtp_server, make_user):
     )
     ((_, message),) = smtp_server.messages
     assert message["Subject"] == str(RESET_SUBJECT)
+
+
+@pytest.mark.parametrize("locale", ["en", "zh_Hant_TW"])
+def test_cached_relative_times_say_what_babel_says(locale):
+    from datetime import timedelta
+
+    from babel.dates import format_timedelta
+
+    from app.i18n import THRESHOLD, TIME_UNITS, spoken_ago
+
+    samples = [*range(1, 200_000, 97), 3031, 3059, 86_399, 2_592_000, 31_536_000]
+    for seconds in samples:
+        unit = next(u for u in TIME_UNITS if seconds / u >= THRESHOLD or u == 1)
+        bucket = max(1, round(seconds / unit)) * unit
+        expected = format_timedelta(
+            timedelta(seconds=-seconds), add_direction=True, locale=locale
+        )
+        assert spoken_ago(bucket, locale) == expected, seconds
