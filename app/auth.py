@@ -38,7 +38,7 @@ from app.forms import (
     ResetPasswordRequestForm,
     username_taken,
 )
-from app.i18n import current_locale
+from app.i18n import current_locale, remember_locale, supported
 from app.models import User, normalize_email
 
 bp = Blueprint("auth", __name__)
@@ -108,7 +108,11 @@ def blank_form_page(template: str, form_class: type, **context) -> str:
     of such a request (docs/benchmarks.md). Only for templates whose blank
     page depends on nothing but the request path and the given context.
     """
-    if "_flashes" in session or current_app.jinja_env.auto_reload:
+    if (
+        "_flashes" in session
+        or request.query_string  # the page links back to its own URL
+        or current_app.jinja_env.auto_reload
+    ):
         return render_template(template, form=form_class(), **context)
     token = generate_csrf()
     pages = current_app.extensions.setdefault("blank_form_pages", {})
@@ -167,7 +171,9 @@ def login():
             flash(_("Invalid username or password."), "danger")
             return render_template("auth/login.html", title=_("Sign in"), form=form)
         next_page = safe_next_url(request.args.get("next"))
-        return redirect(next_page or url_for("main.index"))
+        response = redirect(next_page or url_for("main.index"))
+        # Kept in a cookie too, so pages stay in it while the database is away.
+        return remember_locale(response, supported(user.locale))
     return render_template("auth/login.html", title=_("Sign in"), form=form)
 
 

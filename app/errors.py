@@ -42,6 +42,9 @@ EXPLANATIONS = {
         "Please try again in a minute."
     ),
 }
+# Any other status: a plain, translated answer rather than Werkzeug's English.
+UNLISTED_TITLE = _l("Request failed")
+UNLISTED = _l("This request could not be completed. Go back and try again.")
 PLAIN_HTTP = _l(
     "This site sends its session cookie over HTTPS only, but this form came over "
     "plain HTTP, so the browser never sent the cookie back. Open the site with "
@@ -100,9 +103,9 @@ def http_error(error):
     if error.response is not None:
         # A response chosen for this error (a rate limit's "same answer") stands.
         return error.response
-    explanation = EXPLANATIONS.get(error.code, error.description)
+    explanation = EXPLANATIONS.get(error.code, UNLISTED)
     headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
-    return render_error(error.code, explanation, headers, title=error.name)
+    return render_error(error.code, explanation, headers)
 
 
 @bp.app_errorhandler(500)
@@ -112,9 +115,9 @@ def internal_error(error):
     return render_error(500, EXPLANATIONS[500])
 
 
-def render_error(code: int, explanation, headers=(), title: str = ""):
+def render_error(code: int, explanation, headers=()):
     """The error page with its status code, in the reader's language."""
-    title, explanation = str(TITLES.get(code, title)), str(explanation)
+    title, explanation = str(TITLES.get(code, UNLISTED_TITLE)), str(explanation)
     if request_ctx.url_adapter is None:
         # The Host header was refused, so no link can be built: answer plainly.
         text = f"{code} {title}: {explanation}\n"

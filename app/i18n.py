@@ -113,7 +113,9 @@ def from_accept_language() -> str | None:
 @lru_cache(maxsize=512)
 def language_for(header: str) -> str | None:
     """Accept-Language's answer; browsers send few distinct headers, so cached."""
-    for tag, _quality in request.accept_languages:
+    for tag, quality in request.accept_languages:
+        if quality <= 0:  # q=0 means "not this language"
+            continue
         try:
             language = Locale.parse(tag, sep="-").language
         except (ValueError, UnknownLocaleError):
@@ -169,6 +171,20 @@ def vary_on_language(response):
     return response
 
 
+def remember_locale(response, locale: str | None):
+    """Set the locale cookie on response (when there is a locale); return it."""
+    if locale:
+        response.set_cookie(
+            LOCALE_COOKIE,
+            locale,
+            max_age=COOKIE_SECONDS,
+            secure=current_app.config["SESSION_COOKIE_SECURE"],
+            httponly=True,
+            samesite="Lax",
+        )
+    return response
+
+
 @bp.post("/language")
 def choose_language():
     """The switcher: remember the choice (on the account too), then go back."""
@@ -178,14 +194,7 @@ def choose_language():
     back = safe_next_url(request.form.get("next")) or url_for("main.index")
     response = redirect(back)
     if chosen and Form().validate_on_submit():
-        response.set_cookie(
-            LOCALE_COOKIE,
-            chosen,
-            max_age=COOKIE_SECONDS,
-            secure=current_app.config["SESSION_COOKIE_SECURE"],
-            httponly=True,
-            samesite="Lax",
-        )
+        remember_locale(response, chosen)
         if current_user.is_authenticated:
             current_user.locale = chosen
             db.session.commit()

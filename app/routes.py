@@ -23,11 +23,17 @@ from app.models import Post, User, utcnow
 
 bp = Blueprint("main", __name__)
 LAST_SEEN_RESOLUTION = timedelta(minutes=1)
+NO_USER_NEEDED = {"static", "health.healthz"}
 
 
 @bp.before_app_request
 def record_last_seen():
     """Note when a signed-in user was last here (at most once a minute)."""
+    # Files and the health check need no user (and no database when it is down).
+    if request.endpoint in NO_USER_NEEDED or (request.endpoint or "").endswith(
+        ".static"
+    ):
+        return
     if current_user.is_authenticated:
         now = utcnow()
         seen = current_user.last_seen

@@ -131,6 +131,7 @@ def test_catalog_compiles_and_is_traditional(tmp_path):
         ("fr-FR", "en"),
         ("", "en"),
         ("!!, ;q=x", "en"),
+        ("zh-TW;q=0, en;q=0.5", "en"),
     ],
 )
 def test_browser_language_picks_the_page_language(client, accept, lang):
@@ -420,3 +421,25 @@ def test_cached_relative_times_say_what_babel_says(locale):
             timedelta(seconds=-seconds), add_direction=True, locale=locale
         )
         assert spoken_ago(bucket, locale) == expected, seconds
+
+
+def test_a_stored_page_never_carries_another_visitors_query(app):
+    first, second = app.test_client(), app.test_client()
+    seeded = first.get("/login?next=/user/someone").get_data(as_text=True)
+    assert 'name="next" value="/login?next=/user/someone"' in seeded
+    for _ in range(2):
+        page = second.get("/login").get_data(as_text=True)
+        assert 'name="next" value="/login"' in page
+
+
+def test_signing_in_keeps_the_accounts_language_in_a_cookie(client, make_user):
+    make_user("mei", locale="zh_Hant_TW")
+    response = AuthActions(client).login("mei")
+    assert "locale=zh_Hant_TW" in response.headers["Set-Cookie"]
+
+
+def test_unlisted_errors_read_in_chinese_too(client):
+    response = client.get("/static/style.css", headers={**ZH, "Range": "bytes=999999-"})
+    assert response.status_code == 416
+    text = visible_text(response)
+    assert "請求失敗" in text and "Range" not in text

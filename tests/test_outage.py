@@ -156,6 +156,23 @@ def test_outage_answers_503_and_loses_nothing(pg_app, cluster, caplog):
         assert "nina" not in client.get("/explore").get_data(as_text=True)
 
 
+def test_outage_keeps_a_signed_in_readers_language_and_files(pg_app, cluster):
+    with pg_app.app_context():
+        db.session.execute(sa.text("UPDATE \"user\" SET locale = 'zh_Hant_TW'"))
+        db.session.commit()
+    client = signed_in(pg_app)
+    cluster.stop()
+    page = client.get("/index")
+    assert page.status_code == 503
+    assert '<html lang="zh-Hant-TW">' in page.get_data(as_text=True)
+    assert client.get("/static/style.css").status_code == 200
+    health = client.get("/healthz")
+    assert (health.status_code, health.get_data(as_text=True)) == (
+        503,
+        "database unavailable\n",
+    )
+
+
 def test_healthz_is_tiny_and_private(client):
     response = client.get("/healthz")
     assert response.status_code == 200
