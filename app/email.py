@@ -197,11 +197,11 @@ def change_email_message(row: OutboxMessage, user: User) -> Message | None:
 
 def change_email_taken_message(row: OutboxMessage, user: User) -> Message | None:
     """To the account that holds an address another account asked to move to."""
-    holder = db.session.scalar(sa.select(User).where(User.email_key == row.recipients))
+    holder = User.by_email(row.recipients)
     if holder is None:
         return None
     link = public_url("auth.reset_password_request")
-    with force_locale(holder.locale or row.locale or DEFAULT_LOCALE):
+    with force_locale(reader_locale(holder, row)):
         return rendered(
             CHANGE_TAKEN_SUBJECT,
             holder.email,
@@ -283,18 +283,21 @@ def message_for(row: OutboxMessage) -> Message | None:
             html=row.html_body,
         )
     if row.kind == "password_reset":
-        user = db.session.scalar(
-            sa.select(User).where(User.email_key == row.recipients, User.active)
-        )
-        if user is None or not user.password_hash:
+        user = User.by_email(row.recipients)
+        if user is None or not user.active or not user.password_hash:
             return None
-        with force_locale(user.locale or row.locale or DEFAULT_LOCALE):
+        with force_locale(reader_locale(user, row)):
             return password_reset_message(user, row.expires_at)
     user = active_user(row.user_id) if row.user_id else None
     if user is None or row.kind not in ACCOUNT_MESSAGES:
         return None
-    with force_locale(user.locale or row.locale or DEFAULT_LOCALE):
+    with force_locale(reader_locale(user, row)):
         return ACCOUNT_MESSAGES[row.kind](row, user)
+
+
+def reader_locale(reader: User, row: OutboxMessage) -> str:
+    """The account's language, else that of the request that queued the mail."""
+    return reader.locale or row.locale or DEFAULT_LOCALE
 
 
 def password_reset_message(user: User, expires_at: datetime) -> Message:
