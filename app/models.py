@@ -250,7 +250,6 @@ class User(UserMixin, db.Model):
         return (
             sa.select(Post)
             .where(sa.or_(Post.user_id == self.id, Post.user_id.in_(followed)))
-            .options(so.joinedload(Post.author))
             .order_by(Post.timestamp.desc(), Post.id.desc())
         )
 
@@ -393,14 +392,19 @@ class Post(db.Model):
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     body: so.Mapped[str] = so.mapped_column(sa.String(140))
-    timestamp: so.Mapped[datetime] = so.mapped_column(
-        Timestamp(), index=True, default=utcnow
-    )
+    timestamp: so.Mapped[datetime] = so.mapped_column(Timestamp(), default=utcnow)
     user_id: so.Mapped[int] = so.mapped_column(
-        sa.ForeignKey(User.id, ondelete="CASCADE"), index=True
+        sa.ForeignKey(User.id, ondelete="CASCADE")
     )
 
     author: so.Mapped[User] = so.relationship(back_populates="posts")
+
+    # Pages are read newest first and resume after a (timestamp, id) cursor
+    # (app.pagination): these indexes let any page start with one seek.
+    __table_args__ = (
+        sa.Index("ix_post_timeline", "timestamp", "id"),
+        sa.Index("ix_post_user_timeline", "user_id", "timestamp", "id"),
+    )
 
     def __repr__(self) -> str:
         return f"<Post {self.body}>"

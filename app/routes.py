@@ -1,13 +1,10 @@
 """Pages for posting, reading and following."""
 
-from dataclasses import dataclass
 from datetime import timedelta
 
 import sqlalchemy as sa
-import sqlalchemy.orm as so
 from flask import (
     Blueprint,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -20,6 +17,7 @@ from flask_login import current_user, login_required
 from app import db
 from app.forms import EditProfileForm, EmptyForm, PostForm
 from app.models import Post, User, utcnow
+from app.pagination import paginate
 
 bp = Blueprint("main", __name__)
 LAST_SEEN_RESOLUTION = timedelta(minutes=1)
@@ -42,37 +40,6 @@ def record_last_seen():
             db.session.commit()
 
 
-@dataclass
-class Page:
-    """One page of posts and whether there are pages around it."""
-
-    items: list
-    page: int
-    has_next: bool
-
-    @property
-    def has_prev(self) -> bool:
-        """Whether a newer page exists."""
-        return self.page > 1
-
-    def __iter__(self):
-        return iter(self.items)
-
-
-def paginate(query: sa.Select) -> Page:
-    """The ?page= page of query's posts, with their authors.
-
-    Fetching one row more than a page tells whether another page follows, so
-    no request counts the whole table (db.paginate would, on every view).
-    """
-    page = max(request.args.get("page", 1, type=int), 1)
-    per_page = current_app.config["POSTS_PER_PAGE"]
-    query = query.options(so.joinedload(Post.author))
-    query = query.limit(per_page + 1).offset((page - 1) * per_page)
-    rows = db.session.scalars(query).all()
-    return Page(items=rows[:per_page], page=page, has_next=len(rows) > per_page)
-
-
 @bp.route("/", methods=["GET", "POST"])
 @bp.route("/index", methods=["GET", "POST"])
 @login_required
@@ -92,8 +59,8 @@ def index():
 @login_required
 def explore():
     """Everyone's posts, newest first."""
-    query = sa.select(Post).order_by(Post.timestamp.desc(), Post.id.desc())
-    return render_template("index.html", title=_("Explore"), posts=paginate(query))
+    posts = paginate(sa.select(Post))
+    return render_template("index.html", title=_("Explore"), posts=posts)
 
 
 @bp.route("/user/<username>")
@@ -101,13 +68,12 @@ def explore():
 def user(username):
     """A profile and its posts."""
     profile = db.first_or_404(sa.select(User).where(User.username == username))
-    query = profile.posts.select().order_by(Post.timestamp.desc(), Post.id.desc())
     followers, following, followed = profile.follow_summary(current_user)
     return render_template(
         "user.html",
         title=profile.username,
         user=profile,
-        posts=paginate(query),
+        posts=paginate(profile.posts.select()),
         followers=followers,
         following=following,
         followed=followed,

@@ -1,5 +1,6 @@
 """Writing and reading posts: the home page, explore and pagination."""
 
+import html
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -133,24 +134,103 @@ def shown(response):
     return re.findall(r'<p class="mb-0">(Post #\d)</p>', response.text)
 
 
+def links(response):
+    """The page's (newer, older) link addresses; None where a link is disabled."""
+    found = {}
+    for href, rel in re.findall(r'href="([^"#]+)" rel="(prev|next)"', response.text):
+        found[rel] = html.unescape(href)
+    return found.get("prev"), found.get("next")
+
+
 @pytest.mark.parametrize("path", ["/index", "/explore", "/user/susan"])
-def test_pagination(paged_client, path):
+def test_older_and_newer_links_walk_every_post_once(paged_client, path):
     first = paged_client.get(path)
     assert shown(first) == ["Post #7", "Post #6", "Post #5"]
-    assert re.search(rf'href="{path}\?page=2"[^>]*>Older posts', first.text)
-    assert ">Page 1<" in first.text
+    newer, older = links(first)
+    assert newer is None
+    assert 'href="#" aria-disabled="true" tabindex="-1">Newer posts' in first.text
+    assert older.startswith(f"{path}?before=")
 
-    second = paged_client.get(path, query_string={"page": 2})
+    second = paged_client.get(older)
     assert shown(second) == ["Post #4", "Post #3", "Post #2"]
-    assert re.search(rf'href="{path}\?page=1"[^>]*>Newer posts', second.text)
-    assert re.search(rf'href="{path}\?page=3"[^>]*>Older posts', second.text)
+    newer, older = links(second)
+    assert newer.startswith(f"{path}?after=")
 
-    last = paged_client.get(path, query_string={"page": 3})
+    last = paged_client.get(older)
     assert shown(last) == ["Post #1"]
+    assert links(last)[1] is None
     assert 'href="#" aria-disabled="true" tabindex="-1">Older posts' in last.text
 
+    back = paged_client.get(links(last)[0])
+    assert shown(back) == ["Post #4", "Post #3", "Post #2"]
+    top = paged_client.get(links(back)[0])
+    assert shown(top) == ["Post #7", "Post #6", "Post #5"]
+    assert links(top)[0] is None
 
-@pytest.mark.parametrize("page", [4, 99])
+
+@pytest.mark.parametrize("path", ["/index", "/explore", "/user/susan"])
+def test_page_numbers_still_work_for_bookmarks(paged_client, path):
+    second = paged_client.get(path, query_string={"page": 2})
+    assert shown(second) == ["Post #4", "Post #3", "Post #2"]
+    newer, older = links(second)
+    assert shown(paged_client.get(newer)) == ["Post #7", "Post #6", "Post #5"]
+    assert shown(paged_client.get(older)) == ["Post #1"]
+    assert shown(paged_client.get(path, query_string={"page": 3})) == ["Post #1"]
+
+
+def test_posts_at_the_same_instant_are_neither_skipped_nor_repeated(make_app):
+    """Ties on time are broken by id, so a cursor lands between two of them."""
+    app = make_app(POSTS_PER_PAGE=3)
+    with app.app_context():
+        user = User(username="susan", email="susan@example.org")
+        user.set_password(PASSWORD)
+        db.session.add(user)
+        db.session.commit()
+    moment = datetime(2024, 1, 1, 12, 0, 0, 123456, tzinfo=UTC)
+    with app.app_context():
+        user = db.session.scalar(sa.select(User))
+        for number in range(1, 9):
+            db.session.add(Post(body=f"Post #{number}", author=user, timestamp=moment))
+        db.session.commit()
+    client = app.test_client()
+    AuthActions(client).login()
+    seen, address = [], "/explore"
+    while address:
+        page = client.get(address)
+        seen += shown(page)
+        address = links(page)[1]
+    assert seen == [f"Post #{number}" for number in range(8, 0, -1)]
+
+
+def test_a_new_post_does_not_shift_the_older_pages(paged_app, paged_client):
+    """With page numbers a new post pushes one onto the next page twice."""
+    older = links(paged_client.get("/explore"))[1]
+    add_posts(paged_app, "susan", ["Post #8"], start=datetime(2025, 1, 1, tzinfo=UTC))
+    assert shown(paged_client.get(older)) == ["Post #4", "Post #3", "Post #2"]
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "abc",
+        "1_",
+        "_1",
+        "-5_1",
+        "1.5_2",
+        "9" * 19 + "_1",
+        "1_" + "9" * 19,
+        "999999999999999999_1",
+        "\u0661_1",
+    ],
+)
+@pytest.mark.parametrize("direction", ["before", "after"])
+def test_a_cursor_that_is_not_one_shows_the_first_page(paged_client, direction, cursor):
+    response = paged_client.get("/explore", query_string={direction: cursor})
+    assert response.status_code == 200
+    assert shown(response) == ["Post #7", "Post #6", "Post #5"]
+
+
+@pytest.mark.parametrize("page", [4, 99, 10**6 + 1, 10**30])
 def test_page_past_the_end_is_empty(paged_client, page):
     response = paged_client.get("/index", query_string={"page": page})
     assert response.status_code == 200

@@ -1,5 +1,8 @@
 """SQL statements per page: a small constant, whatever the page size."""
 
+import html
+import re
+
 import pytest
 import sqlalchemy as sa
 
@@ -53,6 +56,15 @@ def statements_per_page(make_app, per_page):
             assert response.status_code == 200
             assert response.text.count("<article") == posts_shown(path, per_page)
             counts[path] = len(statements)
+            # Deeper pages, by cursor and by number, cost the same statements.
+            older = re.search(r'href="([^"#]+)" rel="next"', response.text)
+            for deeper in [html.unescape(older[1])] if older else []:
+                statements.clear()
+                assert client.get(deeper).text.count("<article") > 0
+                counts[deeper.split("=")[0]] = len(statements)
+            statements.clear()
+            client.get(path, query_string={"page": 2})
+            counts[f"{path}?page="] = len(statements)
     finally:
         sa.event.remove(engine, "before_cursor_execute", record)
     return counts

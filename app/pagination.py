@@ -1,0 +1,132 @@
+"""Pages of posts, newest first: older and newer pages by keyset cursor.
+
+A cursor names the post a page starts after (its time and id), so page 2,000
+costs what page 1 does: the database seeks to the cursor in the timeline index
+instead of counting past every newer post, as `?page=N` (kept for bookmarks)
+must. Each page is one statement; fetching one row more than a page tells
+whether another page follows, so nothing counts the whole table.
+"""
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask import current_app, request, url_for
+
+from app import db
+from app.models import Post, User
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
+# "<microseconds since 1970>_<post id>"; bounded so no value overflows a driver.
+CURSOR = re.compile(r"([0-9]{1,18})_([0-9]{1,18})")
+# Past this, ?page=N is treated as past the end (an offset must stay a 64-bit int).
+MAX_PAGE = 1_000_000
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """A place in the timeline: just after this post's (time, id)."""
+
+    timestamp: datetime
+    id: int
+
+    @classmethod
+    def of(cls, post: Post) -> "Cursor":
+        """The cursor at post."""
+        return cls(post.timestamp, post.id)
+
+    @classmethod
+    def parse(cls, text: str | None) -> "Cursor | None":
+        """The cursor text spells, or None for anything else."""
+        match = CURSOR.fullmatch(text or "")
+        if match is None:
+            return None
+        micros, post_id = (int(part) for part in match.groups())
+        try:
+            return cls(EPOCH + micros * MICROSECOND, post_id)
+        except OverflowError:  # beyond the year 9999
+            return None
+
+    def older(self) -> sa.ColumnElement[bool]:
+        """Posts older than the cursor: one seek in the (timestamp, id) index."""
+        return sa.tuple_(Post.timestamp, Post.id) < sa.tuple_(self.timestamp, self.id)
+
+    def newer(self) -> sa.ColumnElement[bool]:
+        """Posts newer than the cursor."""
+        return sa.tuple_(Post.timestamp, Post.id) > sa.tuple_(self.timestamp, self.id)
+
+    def __str__(self) -> str:
+        return f"{(self.timestamp - EPOCH) // MICROSECOND}_{self.id}"
+
+
+@dataclass
+class Page:
+    """One page of posts and the links to the pages around it (None: no page)."""
+
+    items: list[Post]
+    newer_url: str | None
+    older_url: str | None
+
+    def __iter__(self):
+        return iter(self.items)
+
+
+NEWEST_FIRST = (Post.timestamp.desc(), Post.id.desc())
+OLDEST_FIRST = (Post.timestamp.asc(), Post.id.asc())
+
+
+def paginate(query: sa.Select) -> Page:
+    """The page of query's posts the request asks for, with their authors.
+
+    `?before=<cursor>`: the page older than the cursor; `?after=<cursor>`: the
+    page newer than it; `?page=N`: the Nth page from the top (bookmarks).
+    """
+    per_page = current_app.config["POSTS_PER_PAGE"]
+    # Only the author's name and address are shown; the viewer's own row is
+    # already loaded in full, and the identity map hands that one back.
+    query = query.order_by(None).options(
+        so.joinedload(Post.author).load_only(User.username, User.email)
+    )
+    before = Cursor.parse(request.args.get("before"))
+    after = Cursor.parse(request.args.get("after"))
+    if before is not None:
+        query = query.where(before.older())
+        rows = fetch(query, per_page, NEWEST_FIRST)
+        return page_of(rows[:per_page], newer=True, older=len(rows) > per_page)
+    if after is not None:
+        query_newer = query.where(after.newer())
+        rows = fetch(query_newer, per_page, OLDEST_FIRST)
+        if len(rows) > per_page:
+            return page_of(rows[per_page - 1 :: -1], newer=True, older=True)
+        number = 1  # back at the top: the first page whole, as its own link shows it
+    else:
+        number = max(request.args.get("page", 1, type=int), 1)
+    if number > MAX_PAGE:
+        return page_of([], newer=True, older=False)
+    rows = fetch(query.offset((number - 1) * per_page), per_page, NEWEST_FIRST)
+    return page_of(rows[:per_page], newer=number > 1, older=len(rows) > per_page)
+
+
+def fetch(query: sa.Select, per_page: int, order: tuple) -> list[Post]:
+    """Up to per_page + 1 posts of query, in order."""
+    return list(db.session.scalars(query.order_by(*order).limit(per_page + 1)))
+
+
+def page_of(items: list[Post], newer: bool, older: bool) -> Page:
+    """A page of items with links to the next newer and older pages."""
+    if not items:  # past the end: the way back is the top
+        return Page(items=items, newer_url=here() if newer else None, older_url=None)
+    return Page(
+        items=items,
+        newer_url=here(after=Cursor.of(items[0])) if newer else None,
+        older_url=here(before=Cursor.of(items[-1])) if older else None,
+    )
+
+
+def here(**cursor: Cursor) -> str:
+    """This page's address, at cursor (the top without one)."""
+    args = {name: str(value) for name, value in cursor.items()}
+    return url_for(request.endpoint, **request.view_args, **args)
