@@ -22,7 +22,7 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import Babel, get_locale
+from flask_babel import Babel, get_locale, get_translations
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from jinja2 import pass_context
@@ -45,6 +45,17 @@ bp = Blueprint("i18n", __name__)
 def init_app(app: Flask) -> None:
     """Babel with our selector, the switcher, and the headers pages need."""
     babel.init_app(app, locale_selector=select_locale)
+    # Flask-Babel's template callables find the catalog anew for every string;
+    # a page has dozens, so ours take the one its render looked up once.
+    app.jinja_env.install_gettext_callables(
+        gettext=page_gettext,
+        ngettext=page_ngettext,
+        newstyle=True,
+        pgettext=lambda context, string: get_translations().upgettext(context, string),
+        npgettext=lambda context, singular, plural, num: get_translations().unpgettext(
+            context, singular, plural, num
+        ),
+    )
     app.register_blueprint(bp)
     app.context_processor(template_context)
     app.add_template_filter(ago)
@@ -59,7 +70,25 @@ def template_context() -> dict:
         "html_lang": html_lang(),
         "current_locale": current_locale(),
         "languages": LANGUAGES,
+        "catalog": get_translations(),
     }
+
+
+def render_catalog(context) -> Translations:
+    """The catalog a render looked up; macros imported without context look anew."""
+    return context.get("catalog") or get_translations()
+
+
+@pass_context
+def page_gettext(context, string: str) -> str:
+    """A template's _(): the string in the page's language."""
+    return render_catalog(context).ugettext(string)
+
+
+@pass_context
+def page_ngettext(context, singular: str, plural: str, num: int) -> str:
+    """A template's ngettext(): the form for num in the page's language."""
+    return render_catalog(context).ungettext(singular, plural, num)
 
 
 # Babel's units for relative times, largest first, and its rounding threshold.

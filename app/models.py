@@ -58,6 +58,12 @@ def new_session_token() -> str:
     return secrets.token_urlsafe(32)
 
 
+def avatar_url(email: str, size: int) -> str:
+    """The Gravatar identicon URL for an address."""
+    digest = hashlib.md5(email.lower().encode(), usedforsecurity=False).hexdigest()
+    return f"https://www.gravatar.com/avatar/{digest}?d=identicon&s={size}"
+
+
 def password_hasher() -> PasswordHasher:
     """The argon2id hasher with this app's cost settings."""
     config = current_app.config
@@ -193,9 +199,7 @@ class User(UserMixin, db.Model):
 
     def avatar(self, size: int) -> str:
         """The Gravatar identicon URL for this user."""
-        email = self.email.lower().encode("utf-8")
-        digest = hashlib.md5(email, usedforsecurity=False).hexdigest()
-        return f"https://www.gravatar.com/avatar/{digest}?d=identicon&s={size}"
+        return avatar_url(self.email, size)
 
     def follow(self, user: "User") -> None:
         """Start following user."""
@@ -379,12 +383,16 @@ def stamp(value) -> str:
     return "" if value is None else str(value)
 
 
+# Every signed-in request runs this: built once, its SQL cache key is memoized.
+USER_BY_SESSION = sa.select(User).where(
+    User.session_token == sa.bindparam("token"), User.active
+)
+
+
 @login.user_loader
 def load_user(session_token: str) -> User | None:
     """Find the user a session or remember-me cookie belongs to."""
-    return db.session.scalar(
-        sa.select(User).where(User.session_token == session_token, User.active)
-    )
+    return db.session.scalar(USER_BY_SESSION, {"token": session_token})
 
 
 class Post(db.Model):

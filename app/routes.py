@@ -1,6 +1,7 @@
 """Pages for posting, reading and following."""
 
 from datetime import timedelta
+from functools import lru_cache
 
 import sqlalchemy as sa
 from flask import (
@@ -16,12 +17,25 @@ from flask_login import current_user, login_required
 
 from app import db
 from app.forms import EditProfileForm, EmptyForm, PostForm
-from app.models import Post, User, utcnow
+from app.models import Post, User, avatar_url, utcnow
 from app.pagination import paginate
 
 bp = Blueprint("main", __name__)
+bp.add_app_template_global(avatar_url)
 LAST_SEEN_RESOLUTION = timedelta(minutes=1)
 NO_USER_NEEDED = {"static", "health.healthz"}
+
+
+@bp.app_template_global()
+def profile_url(username: str) -> str:
+    """The address of username's profile, as url_for builds it."""
+    return built_profile_url(request.script_root, username)
+
+
+@lru_cache(maxsize=4096)
+def built_profile_url(script_root: str, username: str) -> str:
+    """url_for, once per name: a page of posts links many, and routing is slow."""
+    return url_for("main.user", username=username)
 
 
 @bp.before_app_request
