@@ -216,45 +216,24 @@ class User(UserMixin, db.Model):
         query = self.following.select().where(User.id == user.id)
         return db.session.scalar(query) is not None
 
-    def _count_followers(self) -> sa.Select:
-        """SELECT count of users following this one."""
-        return sa.select(sa.func.count()).where(followers.c.followed_id == self.id)
-
-    def _count_following(self) -> sa.Select:
-        """SELECT count of users this one follows."""
-        return sa.select(sa.func.count()).where(followers.c.follower_id == self.id)
-
     def followers_count(self) -> int:
         """How many users follow this one."""
-        return db.session.scalar(self._count_followers())
+        return db.session.scalar(FOLLOWERS_OF, {"profile_id": self.id})
 
     def following_count(self) -> int:
         """How many users this one follows."""
-        return db.session.scalar(self._count_following())
+        return db.session.scalar(FOLLOWED_BY, {"profile_id": self.id})
 
     def follow_summary(self, viewer: "User") -> tuple[int, int, bool]:
         """Followers, following, and whether viewer follows: one query."""
-        viewer_follows = self._count_followers().where(
-            followers.c.follower_id == viewer.id
-        )
-        row = db.session.execute(
-            sa.select(
-                self._count_followers().scalar_subquery(),
-                self._count_following().scalar_subquery(),
-                viewer_follows.scalar_subquery(),
-            )
-        ).one()
+        params = {"profile_id": self.id, "viewer_id": viewer.id}
+        row = db.session.execute(FOLLOW_SUMMARY, params).one()
         return row[0], row[1], bool(row[2])
 
     def following_posts(self) -> sa.Select:
         """Posts by followed users and this user's own, newest first."""
-        followed = sa.select(followers.c.followed_id).where(
-            followers.c.follower_id == self.id
-        )
-        return (
-            sa.select(Post)
-            .where(sa.or_(Post.user_id == self.id, Post.user_id.in_(followed)))
-            .order_by(Post.timestamp.desc(), Post.id.desc())
+        return FEED.params(reader_id=self.id).order_by(
+            Post.timestamp.desc(), Post.id.desc()
         )
 
     @staticmethod
@@ -416,6 +395,38 @@ class Post(db.Model):
 
     def __repr__(self) -> str:
         return f"<Post {self.body}>"
+
+
+# Statements pages run on every view, built once with parameters: building a
+# statement and its SQL cache key anew cost about as much as running it.
+FOLLOWERS_OF = sa.select(sa.func.count()).where(
+    followers.c.followed_id == sa.bindparam("profile_id")
+)
+FOLLOWED_BY = sa.select(sa.func.count()).where(
+    followers.c.follower_id == sa.bindparam("profile_id")
+)
+FOLLOW_SUMMARY = sa.select(
+    FOLLOWERS_OF.scalar_subquery(),
+    FOLLOWED_BY.scalar_subquery(),
+    FOLLOWERS_OF.where(
+        followers.c.follower_id == sa.bindparam("viewer_id")
+    ).scalar_subquery(),
+)
+USER_BY_NAME = sa.select(User).where(User.username == sa.bindparam("username"))
+# Timelines (app.pagination pages them): everyone's, one author's, a reader's
+# feed of the people they follow and their own.
+EVERYONES_POSTS = sa.select(Post)
+POSTS_BY = sa.select(Post).where(Post.user_id == sa.bindparam("author_id"))
+FEED = sa.select(Post).where(
+    sa.or_(
+        Post.user_id == sa.bindparam("reader_id"),
+        Post.user_id.in_(
+            sa.select(followers.c.followed_id).where(
+                followers.c.follower_id == sa.bindparam("reader_id")
+            )
+        ),
+    )
+)
 
 
 class OutboxMessage(db.Model):

@@ -10,6 +10,7 @@ whether another page follows, so nothing counts the whole table.
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 
 import sqlalchemy as sa
 from flask import current_app, request, url_for
@@ -49,13 +50,9 @@ class Cursor:
         except OverflowError:  # beyond the year 9999
             return None
 
-    def older(self) -> sa.ColumnElement[bool]:
-        """Posts older than the cursor: one seek in the (timestamp, id) index."""
-        return sa.tuple_(Post.timestamp, Post.id) < sa.tuple_(self.timestamp, self.id)
-
-    def newer(self) -> sa.ColumnElement[bool]:
-        """Posts newer than the cursor."""
-        return sa.tuple_(Post.timestamp, Post.id) > sa.tuple_(self.timestamp, self.id)
+    def params(self) -> dict:
+        """The cursor's values for a page statement's parameters."""
+        return {"timestamp": self.timestamp, "id": self.id}
 
     def __str__(self) -> str:
         return f"{(self.timestamp - EPOCH) // MICROSECOND}_{self.id}"
@@ -83,27 +80,42 @@ LISTED = (
 )
 NEWEST_FIRST = (Post.timestamp.desc(), Post.id.desc())
 OLDEST_FIRST = (Post.timestamp.asc(), Post.id.asc())
+PLACE = sa.tuple_(Post.timestamp, Post.id)
+CURSOR_PLACE = sa.tuple_(
+    sa.bindparam("timestamp", type_=Post.timestamp.type), sa.bindparam("id")
+)
 
 
-def paginate(query: sa.Select) -> Page:
-    """The page of query's posts the request asks for, with their authors.
+@cache
+def page_statement(timeline: sa.Select, direction: str) -> sa.Select:
+    """One kind of page of a timeline, built once: "older" or "newer" than a
+    cursor, or "numbered" (the statement's SQL cache key is then memoized)."""
+    query = timeline.with_only_columns(*LISTED).join(Post.author)
+    if direction == "older":
+        query = query.where(PLACE < CURSOR_PLACE).order_by(*NEWEST_FIRST)
+    elif direction == "newer":
+        query = query.where(PLACE > CURSOR_PLACE).order_by(*OLDEST_FIRST)
+    else:
+        query = query.order_by(*NEWEST_FIRST).offset(sa.bindparam("offset"))
+    return query.limit(sa.bindparam("limit"))
+
+
+def paginate(timeline: sa.Select, **params) -> Page:
+    """The page of a timeline (app.models) the request asks for.
 
     `?before=<cursor>`: the page older than the cursor; `?after=<cursor>`: the
     page newer than it; `?page=N`: the Nth page from the top (bookmarks).
     """
     per_page = current_app.config["POSTS_PER_PAGE"]
-    # Rows of just what a listed post shows: building ORM objects for a page
-    # of posts and their authors cost more than the query itself.
-    query = query.order_by(None).with_only_columns(*LISTED).join(Post.author)
+    # One row more than a page tells whether another page follows.
+    params["limit"] = per_page + 1
     before = Cursor.parse(request.args.get("before"))
     after = Cursor.parse(request.args.get("after"))
     if before is not None:
-        query = query.where(before.older())
-        rows = fetch(query, per_page, NEWEST_FIRST)
+        rows = fetch(timeline, "older", params | before.params())
         return page_of(rows[:per_page], newer=True, older=len(rows) > per_page)
     if after is not None:
-        query_newer = query.where(after.newer())
-        rows = fetch(query_newer, per_page, OLDEST_FIRST)
+        rows = fetch(timeline, "newer", params | after.params())
         if len(rows) > per_page:
             return page_of(rows[per_page - 1 :: -1], newer=True, older=True)
         number = 1  # back at the top: the first page whole, as its own link shows it
@@ -111,13 +123,13 @@ def paginate(query: sa.Select) -> Page:
         number = max(request.args.get("page", 1, type=int), 1)
     if number > MAX_PAGE:
         return page_of([], newer=True, older=False)
-    rows = fetch(query.offset((number - 1) * per_page), per_page, NEWEST_FIRST)
+    rows = fetch(timeline, "numbered", params | {"offset": (number - 1) * per_page})
     return page_of(rows[:per_page], newer=number > 1, older=len(rows) > per_page)
 
 
-def fetch(query: sa.Select, per_page: int, order: tuple) -> list[sa.Row]:
-    """Up to per_page + 1 posts of query, in order."""
-    return list(db.session.execute(query.order_by(*order).limit(per_page + 1)))
+def fetch(timeline: sa.Select, direction: str, params: dict) -> list[sa.Row]:
+    """The rows of one kind of page of timeline."""
+    return list(db.session.execute(page_statement(timeline, direction), params))
 
 
 def page_of(items: list[sa.Row], newer: bool, older: bool) -> Page:

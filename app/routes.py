@@ -6,6 +6,7 @@ from functools import lru_cache
 import sqlalchemy as sa
 from flask import (
     Blueprint,
+    abort,
     flash,
     redirect,
     render_template,
@@ -17,7 +18,16 @@ from flask_login import current_user, login_required
 
 from app import db
 from app.forms import EditProfileForm, EmptyForm, PostForm
-from app.models import Post, User, avatar_url, utcnow
+from app.models import (
+    EVERYONES_POSTS,
+    FEED,
+    POSTS_BY,
+    USER_BY_NAME,
+    Post,
+    User,
+    avatar_url,
+    utcnow,
+)
 from app.pagination import paginate
 
 bp = Blueprint("main", __name__)
@@ -65,7 +75,7 @@ def index():
         db.session.commit()
         flash(_("Your post is now live!"), "success")
         return redirect(url_for("main.index"))
-    posts = paginate(current_user.following_posts())
+    posts = paginate(FEED, reader_id=current_user.id)
     return render_template("index.html", title=_("Home"), form=form, posts=posts)
 
 
@@ -73,7 +83,7 @@ def index():
 @login_required
 def explore():
     """Everyone's posts, newest first."""
-    posts = paginate(sa.select(Post))
+    posts = paginate(EVERYONES_POSTS)
     return render_template("index.html", title=_("Explore"), posts=posts)
 
 
@@ -81,13 +91,15 @@ def explore():
 @login_required
 def user(username):
     """A profile and its posts."""
-    profile = db.first_or_404(sa.select(User).where(User.username == username))
+    profile = db.session.scalar(USER_BY_NAME, {"username": username})
+    if profile is None:
+        abort(404)
     followers, following, followed = profile.follow_summary(current_user)
     return render_template(
         "user.html",
         title=profile.username,
         user=profile,
-        posts=paginate(profile.posts.select()),
+        posts=paginate(POSTS_BY, author_id=profile.id),
         followers=followers,
         following=following,
         followed=followed,
