@@ -5,6 +5,7 @@ import json
 import secrets
 import unicodedata
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Optional
 
 import sqlalchemy as sa
@@ -58,8 +59,9 @@ def new_session_token() -> str:
     return secrets.token_urlsafe(32)
 
 
+@lru_cache(maxsize=4096)
 def avatar_url(email: str, size: int) -> str:
-    """The Gravatar identicon URL for an address."""
+    """The Gravatar identicon URL for an address (hashed once per address)."""
     digest = hashlib.md5(email.lower().encode(), usedforsecurity=False).hexdigest()
     return f"https://www.gravatar.com/avatar/{digest}?d=identicon&s={size}"
 
