@@ -51,10 +51,6 @@ def init_app(app: Flask) -> None:
         gettext=page_gettext,
         ngettext=page_ngettext,
         newstyle=True,
-        pgettext=lambda context, string: get_translations().upgettext(context, string),
-        npgettext=lambda context, singular, plural, num: get_translations().unpgettext(
-            context, singular, plural, num
-        ),
     )
     app.register_blueprint(bp)
     app.context_processor(template_context)

@@ -14,6 +14,7 @@ blindness.py (reset and sign-up blindness), costs.py, report.py (Markdown, plot)
 import argparse
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -26,7 +27,7 @@ from bench.report import machine, plot, report
 from bench.servers import ROOT, Sink
 from bench.throughput import throughput
 
-SECTIONS = ("pages", "depth", "resets", "blindness", "signup", "costs")
+SECTIONS = ("pages", "depth", "resets", "blindness", "signup", "costs", "profile")
 
 
 def arguments() -> argparse.Namespace:
@@ -72,6 +73,25 @@ def measure(args) -> tuple:
     return found, blind, signup, cost
 
 
+def in_process_profile() -> str:
+    """bench.profile's tables: each page's CPU time in process, and where it goes."""
+    output = subprocess.run(
+        [sys.executable, "-m", "bench.profile", "--top", "0"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    tables = "\n".join(line for line in output.splitlines() if line.startswith("|"))
+    tables = tables.replace("\n| Where", "\n\n| Where")
+    return (
+        "### In process: CPU time per page and where it goes\n\n"
+        "`python -m bench.profile`: the test client on a seeded SQLite database, no "
+        "gunicorn; the fastest of 300 requests in this thread's CPU time, then "
+        "cProfile's own time per function grouped by area.\n\n" + tables
+    )
+
+
 def write(args, tables: str, found, started: float) -> None:
     """docs/benchmarks.md (or --output) and its plot."""
     output = Path(args.output)
@@ -104,6 +124,8 @@ def main() -> None:
     started = time.monotonic()
     found, blind, signup, cost = measure(args)
     tables = report(args, found, blind, signup, cost)
+    if "profile" in args.sections:
+        tables += "\n\n" + in_process_profile()
     print(tables)
     write(args, tables, found, started)
 

@@ -60,10 +60,10 @@ def build(database: str, posts: int):
 
 
 def timed(client, path: str, runs: int) -> float:
-    """The median CPU milliseconds of runs GETs of path (after a warm-up).
+    """The fewest CPU milliseconds of runs GETs of path (after a warm-up).
 
-    CPU time of this thread, not wall time: other work on the machine (a bench
-    elsewhere, say) then barely moves it.
+    This thread's CPU time, and the fastest run: other work on the shared
+    machine moves the median by a third from one run to the next.
     """
     for _ in range(20):
         client.get(path)
@@ -76,6 +76,32 @@ def timed(client, path: str, runs: int) -> float:
     return min(taken)
 
 
+def area(filename: str) -> str:
+    """The part of the stack a profiled function belongs to."""
+    if any(part in filename for part in ("/app/templates/", "jinja2", "markupsafe")):
+        return "templates (Jinja, escaping)"
+    if "sqlalchemy" in filename or "sqlite3" in filename or "psycopg" in filename:
+        return "database (SQLAlchemy, driver)"
+    if "/app/" in filename:
+        return "app code"
+    for part in ("flask_babel", "babel", "flask_login", "flask_wtf", "wtforms"):
+        if f"/{part}/" in filename:
+            return "extensions (Babel, Login, WTF)"
+    if "werkzeug" in filename or "/flask/" in filename or "itsdangerous" in filename:
+        return "Flask, Werkzeug, sessions"
+    return "Python and the rest"
+
+
+def shares(stats: pstats.Stats) -> dict[str, float]:
+    """Each area's share of the profiled time (own time of its functions)."""
+    totals: dict[str, float] = {}
+    for (filename, _, name), (*_, own, _cumulative, _callers) in stats.stats.items():
+        where = filename if filename != "~" else name
+        totals[area(where)] = totals.get(area(where), 0.0) + own
+    whole = sum(totals.values())
+    return {key: value / whole for key, value in sorted(totals.items())}
+
+
 def main() -> None:
     """Time every page in both languages; profile one."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -83,7 +109,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=300)
     parser.add_argument("--profile", default="/index", help="page to profile")
     parser.add_argument("--locale", default="zh_Hant_TW", choices=LANGUAGES)
-    parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--top", type=int, default=25, help="0: tables only")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         app, clients = build(f"sqlite:///{Path(tmp) / 'profile.db'}", args.posts)
@@ -98,10 +124,14 @@ def main() -> None:
         for _ in range(args.runs):
             client.get(args.profile)
         profiler.disable()
-        print(f"\ncProfile of GET {args.profile} ({args.locale}), {args.runs} runs:")
         stats = pstats.Stats(profiler, stream=sys.stdout)
-        stats.sort_stats("cumulative").print_stats(args.top)
-        stats.sort_stats("tottime").print_stats(args.top)
+        print(f"\n| Where GET {args.profile} ({args.locale}) spends | share |")
+        print("| --- | ---: |")
+        for where, share in shares(stats).items():
+            print(f"| {where} | {share:.0%} |")
+        if args.top:
+            stats.sort_stats("cumulative").print_stats(args.top)
+            stats.sort_stats("tottime").print_stats(args.top)
 
 
 if __name__ == "__main__":
