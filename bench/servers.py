@@ -30,6 +30,12 @@ KNOWN, UNKNOWN = "user1@example.org", "nobody@example.org"
 GUNICORN = ["--no-control-socket", "-c", "gunicorn.conf.py", "--log-level", "warning"]
 
 
+# wrk sends the User-Agent the session signed in with, as a browser would: with
+# another one, Flask-Login's session protection rewrites the session cookie on
+# every response (and wrk never keeps the new one).
+USER_AGENT = "microblog-bench"
+
+
 def free_port() -> int:
     """A loopback port nobody listens on right now."""
     with socket.socket() as sock:
@@ -183,6 +189,7 @@ def wrk(url: str, seconds: int, body="", cookie="", headers=None) -> dict:
     body: POST it (with cookie) through post.lua; headers: extra ones to send.
     """
     command = ["wrk", "-t2", "-c16", f"-d{seconds}s", "--latency", url]
+    command[1:1] = ["-H", f"User-Agent: {USER_AGENT}"]
     env = dict(os.environ)
     if body:
         command[1:1] = ["-s", str(BENCH / "post.lua")]
@@ -219,6 +226,7 @@ class Browser:
         self.opener = urllib.request.build_opener(
             urllib.request.HTTPCookieProcessor(self.jar), NoRedirect()
         )
+        self.opener.addheaders = [("User-Agent", USER_AGENT)]
 
     def get(self, path: str, headers: dict | None = None) -> str:
         """GET path (a redirect or an error raises HTTPError); return the page."""

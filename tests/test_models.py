@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from app import db
-from app.models import Post, User
+from app.models import FEED, Post, User
 
 
 @pytest.fixture
@@ -82,10 +82,11 @@ def test_follow_posts():
     u3.follow(u4)
     db.session.commit()
 
-    f1 = db.session.scalars(u1.following_posts()).all()
-    f2 = db.session.scalars(u2.following_posts()).all()
-    f3 = db.session.scalars(u3.following_posts()).all()
-    f4 = db.session.scalars(u4.following_posts()).all()
+    def feed(user):
+        newest_first = FEED.posts.order_by(Post.timestamp.desc())
+        return db.session.scalars(newest_first, {"reader_id": user.id}).all()
+
+    f1, f2, f3, f4 = feed(u1), feed(u2), feed(u3), feed(u4)
     assert f1 == [p2, p4, p1]
     assert f2 == [p2, p3]
     assert f3 == [p3, p4]
