@@ -15,9 +15,12 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from jinja2 import pass_context
+from markupsafe import Markup
 
 from app import db
 from app.forms import EditProfileForm, EmptyForm, PostForm
+from app.i18n import ago
 from app.models import (
     EVERYONES_POSTS,
     FEED,
@@ -37,15 +40,24 @@ NO_USER_NEEDED = {"static", "health.healthz"}
 
 
 @bp.app_template_global()
-def profile_url(username: str) -> str:
-    """The address of username's profile, as url_for builds it."""
-    return built_profile_url(request.script_root, username)
+@pass_context
+def post_html(context, post: sa.Row) -> Markup:
+    """One listed post (an app.pagination row) as HTML, from _post.html."""
+    values = tuple(post._mapping.items())
+    when = ago(context, post.timestamp)
+    return rendered_post(values, when, context["current_locale"], request.root_path)
 
 
 @lru_cache(maxsize=4096)
-def built_profile_url(script_root: str, username: str) -> str:
-    """url_for, once per name: a page of posts links many, and routing is slow."""
-    return url_for("main.user", username=username)
+def rendered_post(values: tuple, when: str, locale: str, root: str) -> Markup:
+    """_post.html for these values, rendered once (key-based fragment caching).
+
+    The key holds everything the fragment shows: a renamed author, a changed
+    address, another language or a new "3 minutes ago" is a new key, never a
+    stale entry, so nothing needs expiring; old keys fall out of the LRU.
+    """
+    html = render_template("_post.html", post=dict(values), when=when)
+    return Markup(html)  # noqa: S704 (a rendered template: escaped already)
 
 
 @bp.before_app_request

@@ -243,3 +243,19 @@ def test_page_not_positive_number_is_first(paged_client, page):
     response = paged_client.get("/index", query_string={"page": page})
     assert response.status_code == 200
     assert shown(response) == ["Post #7", "Post #6", "Post #5"]
+
+
+def test_a_listed_post_shows_its_author_as_they_are_now(paged_app, paged_client):
+    """Rendered posts are kept by what they show: a new name is a new entry."""
+    assert ">susan</a>" in paged_client.get("/explore").text
+    paged_client.post("/edit_profile", data={"username": "susanna"})
+    with paged_app.app_context():
+        user = db.session.scalar(sa.select(User))
+        user.email = "new-address@example.org"
+        db.session.commit()
+    page = paged_client.get("/explore").text
+    assert ">susan</a>" not in page
+    assert page.count('<a class="fw-semibold" href="/user/susanna">susanna</a>') == 3
+    assert html.escape(User(email="new-address@example.org").avatar(48)) in page
+    chinese = paged_client.get("/explore", headers={"Accept-Language": "zh-TW"}).text
+    assert "年前" in chinese or "個月前" in chinese
