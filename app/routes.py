@@ -43,20 +43,25 @@ NO_USER_NEEDED = {"static", "health.healthz"}
 @pass_context
 def post_html(context, post: sa.Row) -> Markup:
     """One listed post (an app.pagination row) as HTML, from _post.html."""
-    values = tuple(post._mapping.items())
     when = ago(context, post.timestamp)
-    return rendered_post(values, when, context["current_locale"], request.root_path)
+    # The render's own request object: the `request` proxy costs a lookup a post.
+    root = context["request"].root_path
+    locale = context["current_locale"]
+    return rendered_post(post._fields, tuple(post), when, locale, root)
 
 
 @lru_cache(maxsize=4096)
-def rendered_post(values: tuple, when: str, locale: str, root: str) -> Markup:
+def rendered_post(
+    fields: tuple, values: tuple, when: str, locale: str, root: str
+) -> Markup:
     """_post.html for these values, rendered once (key-based fragment caching).
 
     The key holds everything the fragment shows: a renamed author, a changed
     address, another language or a new "3 minutes ago" is a new key, never a
     stale entry, so nothing needs expiring; old keys fall out of the LRU.
     """
-    html = render_template("_post.html", post=dict(values), when=when)
+    post = dict(zip(fields, values, strict=True))
+    html = render_template("_post.html", post=post, when=when)
     return Markup(html)  # noqa: S704 (a rendered template: escaped already)
 
 
