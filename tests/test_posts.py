@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
+from flask import render_template_string
 
 from app import db
 from app.models import Post, User
@@ -259,3 +260,12 @@ def test_a_listed_post_shows_its_author_as_they_are_now(paged_app, paged_client)
     assert html.escape(User(email="new-address@example.org").avatar(48)) in page
     chinese = paged_client.get("/explore", headers={"Accept-Language": "zh-TW"}).text
     assert "年前" in chinese or "個月前" in chinese
+
+
+def test_links_follow_where_the_app_is_mounted(app):
+    """Links built once per process are kept per mount point (SCRIPT_NAME)."""
+    template = "{{ url_for('main.explore') }} {{ url_for('main.user', username='a b')}}"
+    for base, prefix in [("", ""), ("/blog", "/blog"), ("", "")]:
+        with app.test_request_context("/", base_url=f"http://localhost{base}"):
+            expected = f"{prefix}/explore {prefix}/user/a%20b"
+            assert render_template_string(template) == expected
