@@ -99,7 +99,7 @@ CSRF_SLOT = "\x00csrf-token\x00"
 
 
 def blank_form_page(template: str, form_class: type, **context) -> str:
-    """The page with a blank form_class form, rendered once per process.
+    """The page (or fragment) with a blank form_class form, rendered once per process.
 
     Without pending messages it is the same page for every visitor but for the
     CSRF token, so later visitors get the stored page with their own token

@@ -19,6 +19,7 @@ from jinja2 import pass_context
 from markupsafe import Markup
 
 from app import db
+from app.auth import blank_form_page
 from app.forms import EditProfileForm, EmptyForm, PostForm
 from app.i18n import ago
 from app.models import (
@@ -86,14 +87,20 @@ def record_last_seen():
 @login_required
 def index():
     """Write a post; read those of the people you follow, and your own."""
-    form = PostForm()
-    if form.validate_on_submit():
-        db.session.add(Post(body=form.post.data, user_id=current_user.id))
-        db.session.commit()
-        flash(_("Your post is now live!"), "success")
-        return redirect(url_for("main.index"))
+    if request.method == "GET":
+        form_html = blank_form_page("_post_form.html", PostForm)
+    else:
+        form = PostForm()
+        if form.validate_on_submit():
+            db.session.add(Post(body=form.post.data, user_id=current_user.id))
+            db.session.commit()
+            flash(_("Your post is now live!"), "success")
+            return redirect(url_for("main.index"))
+        form_html = render_template("_post_form.html", form=form)
+    form_html = Markup(form_html)  # noqa: S704 (a rendered template: escaped already)
     posts = paginate(FEED, reader_id=current_user.id)
-    return render_template("index.html", title=_("Home"), form=form, posts=posts)
+    title = _("Home")
+    return render_template("index.html", title=title, form_html=form_html, posts=posts)
 
 
 @bp.route("/explore")

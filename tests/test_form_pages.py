@@ -74,3 +74,31 @@ def test_failed_sign_in_shows_what_was_typed(client, make_user):
     assert 'value="susan"' in page
     assert "Invalid username or password." in page
     assert 'value="susan"' not in client.get("/login").text
+
+
+def test_stored_post_form_posts_with_each_readers_own_token(csrf_app):
+    """The home page's blank post form is stored too: each reader's token works."""
+    add_user(csrf_app, "john")
+    readers = []
+    for name in ("susan", "john"):
+        client = csrf_app.test_client()
+        token = csrf_token(client.get("/login"))
+        data = {"username": name, "password": PASSWORD, "csrf_token": token}
+        assert client.post("/login", data=data, headers=REFERER).status_code == 302
+        readers.append(client)
+    pages = [reader.get("/index").text for reader in readers * 2]
+    assert len({csrf_token_of(page) for page in pages[:2]}) == 2
+    assert "\x00" not in pages[3]
+    assert 'name="post"' in pages[3]
+    for reader, page in zip(readers, pages[2:], strict=True):
+        data = {"post": "hello from a stored form", "csrf_token": csrf_token_of(page)}
+        posted = reader.post("/index", data=data, headers=REFERER)
+        assert posted.status_code == 302
+    foreign = {"post": "x", "csrf_token": csrf_token_of(pages[3])}
+    assert readers[0].post("/index", data=foreign, headers=REFERER).status_code == 400
+
+
+def csrf_token_of(page: str) -> str:
+    """The CSRF token in the page's post form (not the navigation's forms)."""
+    form = re.search(r'<form method="post" novalidate>(.*?)</form>', page, re.S)[1]
+    return re.search(r'name="csrf_token" value="([^"]+)"', form)[1]
