@@ -10,7 +10,8 @@ from flask import render_template_string
 
 from app import db
 from app.models import Post, User
-from tests.conftest import PASSWORD, AuthActions, field_error
+from tests.conftest import AuthActions, field_error
+from tests.test_errors import add_user
 
 REQUIRED = "This field is required."
 TOO_LONG = "Field must be between 1 and 140 characters long."
@@ -113,11 +114,7 @@ def test_explore_shows_everyone(app, client, auth, make_user):
 def paged_app(make_app):
     """An app with three posts a page and seven posts by susan."""
     app = make_app(POSTS_PER_PAGE=3)
-    with app.app_context():
-        user = User(username="susan", email="susan@example.org")
-        user.set_password(PASSWORD)
-        db.session.add(user)
-        db.session.commit()
+    add_user(app, "susan")
     add_posts(app, "susan", [f"Post #{number}" for number in range(1, 8)])
     return app
 
@@ -182,11 +179,7 @@ def test_page_numbers_still_work_for_bookmarks(paged_client, path):
 def test_posts_at_the_same_instant_are_neither_skipped_nor_repeated(make_app):
     """Ties on time are broken by id, so a cursor lands between two of them."""
     app = make_app(POSTS_PER_PAGE=3)
-    with app.app_context():
-        user = User(username="susan", email="susan@example.org")
-        user.set_password(PASSWORD)
-        db.session.add(user)
-        db.session.commit()
+    add_user(app, "susan")
     moment = datetime(2024, 1, 1, 12, 0, 0, 123456, tzinfo=UTC)
     with app.app_context():
         user = db.session.scalar(sa.select(User))
