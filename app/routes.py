@@ -1,5 +1,6 @@
 """Pages for posting, reading and following."""
 
+from collections.abc import Iterable
 from datetime import timedelta
 from functools import lru_cache
 
@@ -42,13 +43,17 @@ NO_USER_NEEDED = {"static", "health.healthz"}
 
 @bp.app_template_global()
 @pass_context
-def post_html(context, post: sa.Row) -> Markup:
-    """One listed post (an app.pagination row) as HTML, from _post.html."""
-    when = ago(context, post.timestamp)
-    # The render's own request object: the `request` proxy costs a lookup a post.
+def posts_html(context, posts: Iterable[sa.Row]) -> Markup:
+    """Listed posts (app.pagination rows) as HTML, each from _post.html."""
+    # The render's own request and locale: the proxies cost a lookup a post.
     root = context["request"].root_path
     locale = context["current_locale"]
-    return rendered_post(post._fields, tuple(post), when, locale, root)
+    rows = list(posts)
+    fields = rows[0]._fields if rows else ()  # every row has the same columns
+    return Markup("\n").join(
+        rendered_post(fields, tuple(post), ago(context, post.timestamp), locale, root)
+        for post in rows
+    )
 
 
 @lru_cache(maxsize=4096)
