@@ -62,9 +62,21 @@ def create_app(config_class: type = Config) -> Flask:
     limiter.init_app(app)
     bootstrap.init_app(app)
 
-    from app import account, auth, cli, devmail, errors, health, i18n, outbox, routes
+    from app import (
+        account,
+        auth,
+        cli,
+        devmail,
+        errors,
+        fragments,
+        health,
+        i18n,
+        outbox,
+        routes,
+    )
 
     i18n.init_app(app)
+    fragments.init_app(app)
     app.register_blueprint(routes.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(account.bp)

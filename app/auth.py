@@ -19,7 +19,6 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
-from flask_wtf.csrf import generate_csrf
 from limits import parse
 
 from app import db, limiter
@@ -38,6 +37,7 @@ from app.forms import (
     ResetPasswordRequestForm,
     username_taken,
 )
+from app.fragments import blank_form_page
 from app.i18n import current_locale, remember_locale, supported
 from app.models import User, normalize_email
 
@@ -92,43 +92,6 @@ def login_name_key() -> str:
 def failed_login(response) -> bool:
     """A login counts against the limit only when it fails (no redirect)."""
     return response.status_code == 200
-
-
-# Stands in for the CSRF token in a stored page; no rendered page contains it.
-CSRF_SLOT = "\x00csrf-token\x00"
-
-
-def blank_form_page(template: str, form_class: type, **context) -> str:
-    """The page (or fragment) with a blank form_class form, rendered once per process.
-
-    Without pending messages it is the same page for every visitor but for the
-    CSRF token, so later visitors get the stored page with their own token
-    filled in. These pages take the anonymous traffic (and bots') that rate
-    limits on POST don't see, and building the form and rendering it were half
-    of such a request (docs/benchmarks.md). Only for templates whose blank
-    page depends on nothing but the request path and the given context.
-    """
-    if (
-        "_flashes" in session
-        or request.query_string  # the page links back to its own URL
-        or current_app.jinja_env.auto_reload
-    ):
-        return render_template(template, form=form_class(), **context)
-    token = generate_csrf()
-    pages = current_app.extensions.setdefault("blank_form_pages", {})
-    key = (
-        template,
-        current_locale(),
-        request.script_root,
-        request.path,
-        tuple(sorted(context.items())),
-    )
-    if key not in pages:
-        page = render_template(template, form=form_class(), **context)
-        if token in page:
-            pages[key] = page.replace(token, CSRF_SLOT)
-        return page
-    return pages[key].replace(CSRF_SLOT, token)
 
 
 def safe_next_url(target: str | None) -> str | None:

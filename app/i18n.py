@@ -102,16 +102,21 @@ THRESHOLD = 0.85
 
 @pass_context
 def ago(context, moment: datetime) -> str:
-    """How long ago moment was, in the reader's words ("3 hours ago", "3 小時前").
+    """How long ago moment was, in the page's words ("3 hours ago", "3 小時前")."""
+    # The page's locale, looked up once per render rather than per post.
+    locale = context.get("current_locale") or current_locale()
+    return time_ago(moment, locale, utcnow())
+
+
+def time_ago(moment: datetime, locale: str, now: datetime) -> str:
+    """How long before now moment was, in locale's words.
 
     Rounded to the unit Babel would say, so each distinct phrase is formatted
     once per process: a page of posts would otherwise format every one of them.
     """
-    seconds = max(0.0, (utcnow() - moment).total_seconds())
+    seconds = max(0.0, (now - moment).total_seconds())
     for unit in TIME_UNITS:
         if seconds / unit >= THRESHOLD or unit == 1:
-            # The page's locale, looked up once per render rather than per post.
-            locale = context.get("current_locale") or current_locale()
             return spoken_ago(max(1, round(seconds / unit)) * unit, locale)
     raise AssertionError("unreachable: the last unit always matches")
 

@@ -20,9 +20,9 @@ from jinja2 import pass_context
 from markupsafe import Markup
 
 from app import db
-from app.auth import blank_form_page
 from app.forms import EditProfileForm, EmptyForm, PostForm
-from app.i18n import ago
+from app.fragments import blank_form_page
+from app.i18n import time_ago
 from app.models import (
     EVERYONES_POSTS,
     FEED,
@@ -48,10 +48,12 @@ def posts_html(context, posts: Iterable[sa.Row]) -> Markup:
     # The render's own request and locale: the proxies cost a lookup a post.
     root = context["request"].root_path
     locale = context["current_locale"]
-    rows = list(posts)
+    rows, now = list(posts), utcnow()
     fields = rows[0]._fields if rows else ()  # every row has the same columns
     return Markup("\n").join(
-        rendered_post(fields, tuple(post), ago(context, post.timestamp), locale, root)
+        rendered_post(
+            fields, tuple(post), time_ago(post.timestamp, locale, now), locale, root
+        )
         for post in rows
     )
 
