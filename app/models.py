@@ -227,12 +227,6 @@ class User(UserMixin, db.Model):
         """How many users this one follows."""
         return db.session.scalar(FOLLOWED_BY, {"profile_id": self.id})
 
-    def follow_summary(self, viewer: "User") -> tuple[int, int, bool]:
-        """Followers, following, and whether viewer follows: one query."""
-        params = {"profile_id": self.id, "viewer_id": viewer.id}
-        row = db.session.execute(FOLLOW_SUMMARY, params).one()
-        return row[0], row[1], bool(row[2])
-
     @staticmethod
     def by_email(address: str) -> Optional["User"]:
         """The account whose address this is, in any case or Unicode form."""
@@ -402,14 +396,33 @@ FOLLOWERS_OF = sa.select(sa.func.count()).where(
 FOLLOWED_BY = sa.select(sa.func.count()).where(
     followers.c.follower_id == sa.bindparam("profile_id")
 )
-FOLLOW_SUMMARY = sa.select(
-    FOLLOWERS_OF.scalar_subquery(),
-    FOLLOWED_BY.scalar_subquery(),
-    FOLLOWERS_OF.where(
-        followers.c.follower_id == sa.bindparam("viewer_id")
-    ).scalar_subquery(),
-)
-USER_BY_NAME = sa.select(User).where(User.username == sa.bindparam("username"))
+# A profile page's user, their follow counts and whether the viewer follows them.
+PROFILE = sa.select(
+    User.id,
+    User.username,
+    User.email,
+    User.about_me,
+    User.last_seen,
+    sa.select(sa.func.count())
+    .where(followers.c.followed_id == User.id)
+    .scalar_subquery()
+    .label("followers"),
+    sa.select(sa.func.count())
+    .where(followers.c.follower_id == User.id)
+    .scalar_subquery()
+    .label("following"),
+    sa.exists()
+    .where(
+        followers.c.followed_id == User.id,
+        followers.c.follower_id == sa.bindparam("viewer_id"),
+    )
+    .label("followed"),
+).where(User.username == sa.bindparam("username"))
+
+
+def read(statement: sa.Executable, params: dict) -> sa.CursorResult:
+    """Plain rows of statement: the ORM's execution path costs more than the query."""
+    return db.session.connection().execute(statement, params)
 
 
 @dataclass(frozen=True)

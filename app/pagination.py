@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from flask import current_app, request, url_for
 
 from app import db
-from app.models import Post, Timeline, User
+from app.models import Post, Timeline, User, read
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)
@@ -182,8 +182,7 @@ def fetch(timeline: Timeline, direction: str, params: dict) -> list[sa.Row]:
     """The rows of one kind of page of timeline."""
     dialect = db.session.get_bind().dialect.name
     statement = page_statement(timeline, direction, dialect)
-    # Plain rows need nothing of the ORM, whose execution costs more than the query.
-    return list(db.session.connection().execute(statement, params))
+    return list(read(statement, params))
 
 
 def page_of(items: list[sa.Row], newer: bool, older: bool) -> Page:

@@ -27,10 +27,11 @@ from app.models import (
     EVERYONES_POSTS,
     FEED,
     POSTS_BY,
-    USER_BY_NAME,
+    PROFILE,
     Post,
     User,
     avatar_url,
+    read,
     utcnow,
 )
 from app.pagination import paginate
@@ -122,18 +123,15 @@ def explore():
 @login_required
 def user(username):
     """A profile and its posts."""
-    profile = db.session.scalar(USER_BY_NAME, {"username": username})
+    params = {"username": username, "viewer_id": current_user.id}
+    profile = read(PROFILE, params).one_or_none()
     if profile is None:
         abort(404)
-    followers, following, followed = profile.follow_summary(current_user)
     return render_template(
         "user.html",
         title=profile.username,
         user=profile,
         posts=paginate(POSTS_BY, author_id=profile.id),
-        followers=followers,
-        following=following,
-        followed=followed,
     )
 
 
