@@ -37,6 +37,9 @@ LOCALE_COOKIE = "locale"
 COOKIE_SECONDS = 365 * 24 * 3600
 # WTForms' own messages: its zh_TW catalog is Traditional; plain zh is Simplified.
 WTFORMS_CATALOGS = {"zh_Hant_TW": "zh_TW"}
+# Parsed once: Flask-Babel parses a name from the selector on every request.
+LOCALES = {name: Locale.parse(name) for name in LANGUAGES}
+LOCALE_NAMES = {locale: name for name, locale in LOCALES.items()}
 
 babel = Babel()
 bp = Blueprint("i18n", __name__)
@@ -44,7 +47,7 @@ bp = Blueprint("i18n", __name__)
 
 def init_app(app: Flask) -> None:
     """Babel with our selector, the switcher, and the headers pages need."""
-    babel.init_app(app, locale_selector=select_locale)
+    babel.init_app(app, locale_selector=selected_locale)
     # Flask-Babel's template callables find the catalog anew for every string;
     # a page has dozens, so ours take the one its render looked up once.
     app.jinja_env.install_gettext_callables(
@@ -173,17 +176,18 @@ def select_locale() -> str:
     )
 
 
+def selected_locale() -> Locale:
+    """The Locale select_locale() names, for Flask-Babel."""
+    return LOCALES[select_locale()]
+
+
 def current_locale() -> str:
     """The selected locale's name, as LANGUAGES spells it."""
     locale = get_locale()
     if locale is None:
         return DEFAULT_LOCALE
-    # Babel spells the name anew each time; keep it for this Locale object (a
-    # forced locale, as a sender uses, is another object).
-    cached = g.get("locale_name")
-    if cached is None or cached[0] is not locale:
-        g.locale_name = cached = (locale, str(locale))
-    return cached[1]
+    # Babel spells a name anew each time; a forced locale (a sender's) may be any.
+    return LOCALE_NAMES.get(locale) or str(locale)
 
 
 def html_lang() -> str:

@@ -13,9 +13,9 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 
 import sqlalchemy as sa
-from flask import current_app, request, url_for
+from flask import current_app, request
 
-from app import db
+from app import db, template_url_for
 from app.models import Post, Timeline, User, read
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -198,5 +198,7 @@ def page_of(items: list[sa.Row], newer: bool, older: bool) -> Page:
 
 def here(**cursor: Cursor) -> str:
     """This page's address, at cursor (the top without one)."""
-    args = {name: str(value) for name, value in cursor.items()}
-    return url_for(request.endpoint, **request.view_args, **args)
+    path = template_url_for(request.endpoint, **request.view_args)
+    # A cursor spells only digits and "_": nothing in it needs quoting.
+    query = "&".join(f"{name}={value}" for name, value in cursor.items())
+    return f"{path}?{query}" if query else path
