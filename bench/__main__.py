@@ -33,11 +33,12 @@ SECTIONS = ("pages", "depth", "resets", "blindness", "signup", "costs", "profile
 def arguments() -> argparse.Namespace:
     """The command line, with args.sections the set of sections to run."""
     parser = argparse.ArgumentParser(description=__doc__)
-    # 4 s x 3 rounds: about 14 minutes on two cores (some 60 wrk runs a round:
+    # 4 s x 5 rounds: about 20 minutes on two cores (some 60 wrk runs a round:
     # both databases, both languages, deep pages, resets). At 3 s the reset
-    # rows' known-vs-unknown gap was mostly noise (4 to 33% in one run).
+    # rows' known-vs-unknown gap was mostly noise (4 to 33% in one run); with 3
+    # rounds one page's ratio moved by a quarter from one run to the next.
     parser.add_argument("--seconds", type=int, default=4, help="wrk run length")
-    parser.add_argument("--rounds", type=int, default=3, help="wrk runs per figure")
+    parser.add_argument("--rounds", type=int, default=5, help="wrk runs per figure")
     parser.add_argument("--requests", type=int, default=200, help="item 2 requests")
     parser.add_argument("--output", default=str(ROOT / "docs" / "benchmarks.md"))
     parser.add_argument(

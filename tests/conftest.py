@@ -166,6 +166,15 @@ def make_user(make_app, request):
     return factory
 
 
+@pytest.fixture
+def csrf_app(make_app, make_user):
+    """An app that checks CSRF tokens, with users susan and john."""
+    app = make_app(WTF_CSRF_ENABLED=True)
+    make_user("susan")
+    make_user("john")
+    return app
+
+
 def field_error(response, field):
     """The error text shown under field's input, or None when there is none."""
     page = response.get_data(as_text=True)

@@ -137,15 +137,6 @@ def test_405_lists_allowed_methods(client):
     assert "POST" in response.headers.get("Allow", "")
 
 
-@pytest.fixture
-def csrf_app(make_app):
-    """An app that checks CSRF tokens, with users susan and john."""
-    app = make_app(WTF_CSRF_ENABLED=True)
-    add_user(app, "susan")
-    add_user(app, "john")
-    return app
-
-
 def csrf_token(response):
     """The CSRF token embedded in a page."""
     return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', response.text)[1]

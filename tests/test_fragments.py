@@ -2,21 +2,10 @@
 
 import re
 
-import pytest
-
 from tests.conftest import PASSWORD
-from tests.test_errors import REFERER, add_user, csrf_token, signed_in_client
+from tests.test_errors import REFERER, csrf_token, signed_in_client
 
 ZH = {"Accept-Language": "zh-TW,zh;q=0.9"}
-
-
-@pytest.fixture
-def csrf_app(make_app):
-    """An app that checks CSRF tokens, with users susan and john."""
-    app = make_app(WTF_CSRF_ENABLED=True)
-    add_user(app, "susan")
-    add_user(app, "john")
-    return app
 
 
 def sign_in(app, username):
