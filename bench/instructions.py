@@ -88,8 +88,9 @@ def worktree(revision: str, into: Path) -> Path:
         capture_output=True,
     )
     subprocess.run(
-        [str(BIN / "pybabel"), "compile", "-q", "-d", str(into / "app/translations")],
+        [str(BIN / "pybabel"), "compile", "-d", str(into / "app/translations")],
         check=True,
+        capture_output=True,
     )
     return into
 
