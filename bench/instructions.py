@@ -122,9 +122,8 @@ def main() -> None:
         ceiling = (busy.result() - idle.result()) / (2 * REQUESTS) / 1e6
     print(f"Ceiling (one-line app, in process): {ceiling:.2f} M instructions a request")
     names = list(counts)
-    print(
-        "\n| Page | " + " | ".join(f"{name}: M instr. (x ceiling) |" for name in names)
-    )
+    headers = [f"{name}: M instr. (x ceiling)" for name in names]
+    print("\n| Page | " + " | ".join(headers) + " |")
     print("| --- |" + " ---: |" * len(names))
     for page in PAGES:
         figures = [counts[name][page] for name in names]
