@@ -1,19 +1,24 @@
 """Parts of pages rendered once per process and stored (key-based fragment caching).
 
-A stored part is the same for every reader but for the CSRF token, which each
+Listed posts, the top bar, the language switcher and blank form pages. A
+stored part is the same for every reader but for the CSRF token, which each
 reader's own replaces on the way out. Its key holds everything it shows: the
 template, the reader's language, where the app is mounted and the values the
-caller passes. A changed value (a renamed user, another page) is a new key,
-never a stale entry, so nothing needs expiring.
+caller passes. A changed value (a renamed user, another page, a new "3 minutes
+ago") is a new key, never a stale entry, so nothing needs expiring.
 """
 
+from collections.abc import Iterable
 from functools import lru_cache
 
+import sqlalchemy as sa
 from flask import Flask, current_app, render_template, request, session
 from flask_wtf.csrf import generate_csrf
+from jinja2 import pass_context
 from markupsafe import Markup
 
-from app.i18n import current_locale
+from app.i18n import current_locale, time_ago
+from app.models import utcnow
 
 # Stands in for the CSRF token in a stored part; no rendered page contains it.
 CSRF_SLOT = "\x00csrf-token\x00"
@@ -22,9 +27,10 @@ STORED_FRAGMENTS = 2048
 
 
 def init_app(app: Flask) -> None:
-    """Give templates fragment(), with a store of this app's own."""
+    """Give templates fragment() and posts_html()."""
     app.extensions["fragments"] = lru_cache(maxsize=STORED_FRAGMENTS)(render_once)
     app.add_template_global(fragment)
+    app.add_template_global(posts_html)
 
 
 def fragment(template: str, **values) -> Markup:
@@ -54,6 +60,39 @@ def with_slot(html: str) -> str:
 def with_token(html: str) -> str:
     """A stored html with this reader's own CSRF token in its slots."""
     return html.replace(CSRF_SLOT, generate_csrf()) if CSRF_SLOT in html else html
+
+
+@pass_context
+def posts_html(context, posts: Iterable[sa.Row]) -> Markup:
+    """Listed posts (app.pagination rows) as HTML, each from _post.html."""
+    # The render's own request and locale: the proxies cost a lookup a post.
+    root = context["request"].root_path
+    locale = context["current_locale"]
+    rows, now = list(posts), utcnow()
+    fields = rows[0]._fields if rows else ()  # every row has the same columns
+    html = "\n".join(
+        rendered_post(
+            fields, tuple(post), time_ago(post.timestamp, locale, now), locale, root
+        )
+        for post in rows
+    )
+    # Rendered fragments, escaped already: Markup.join would escape each anew.
+    return Markup(html)  # noqa: S704
+
+
+@lru_cache(maxsize=4096)
+def rendered_post(
+    fields: tuple, values: tuple, when: str, locale: str, root: str
+) -> Markup:
+    """_post.html for these values, rendered once (key-based fragment caching).
+
+    The key holds everything the fragment shows: a renamed author, a changed
+    address, another language or a new "3 minutes ago" is a new key, never a
+    stale entry, so nothing needs expiring; old keys fall out of the LRU.
+    """
+    post = dict(zip(fields, values, strict=True))
+    html = render_template("_post.html", post=post, when=when)
+    return Markup(html)  # noqa: S704 (a rendered template: escaped already)
 
 
 def blank_form_page(template: str, form_class: type, **context) -> str:

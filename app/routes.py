@@ -1,8 +1,6 @@
 """Pages for posting, reading and following."""
 
-from collections.abc import Iterable
 from datetime import timedelta
-from functools import lru_cache
 
 import sqlalchemy as sa
 from flask import (
@@ -16,13 +14,11 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from jinja2 import pass_context
 from markupsafe import Markup
 
 from app import db
 from app.forms import EditProfileForm, EmptyForm, PostForm
 from app.fragments import blank_form_page
-from app.i18n import time_ago
 from app.models import (
     EVERYONES_POSTS,
     FEED,
@@ -40,40 +36,6 @@ bp = Blueprint("main", __name__)
 bp.add_app_template_global(avatar_url)
 LAST_SEEN_RESOLUTION = timedelta(minutes=1)
 NO_USER_NEEDED = {"static", "health.healthz"}
-
-
-@bp.app_template_global()
-@pass_context
-def posts_html(context, posts: Iterable[sa.Row]) -> Markup:
-    """Listed posts (app.pagination rows) as HTML, each from _post.html."""
-    # The render's own request and locale: the proxies cost a lookup a post.
-    root = context["request"].root_path
-    locale = context["current_locale"]
-    rows, now = list(posts), utcnow()
-    fields = rows[0]._fields if rows else ()  # every row has the same columns
-    html = "\n".join(
-        rendered_post(
-            fields, tuple(post), time_ago(post.timestamp, locale, now), locale, root
-        )
-        for post in rows
-    )
-    # Rendered fragments, escaped already: Markup.join would escape each anew.
-    return Markup(html)  # noqa: S704
-
-
-@lru_cache(maxsize=4096)
-def rendered_post(
-    fields: tuple, values: tuple, when: str, locale: str, root: str
-) -> Markup:
-    """_post.html for these values, rendered once (key-based fragment caching).
-
-    The key holds everything the fragment shows: a renamed author, a changed
-    address, another language or a new "3 minutes ago" is a new key, never a
-    stale entry, so nothing needs expiring; old keys fall out of the LRU.
-    """
-    post = dict(zip(fields, values, strict=True))
-    html = render_template("_post.html", post=post, when=when)
-    return Markup(html)  # noqa: S704 (a rendered template: escaped already)
 
 
 @bp.before_app_request
