@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from flask import current_app, request
 
 from app import db, template_url_for
-from app.models import Post, Timeline, User, read
+from app.models import NEWEST_FIRST, Post, Timeline, User, read
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)
@@ -78,7 +78,6 @@ LISTED = (
     User.username.label("author"),
     User.email.label("author_email"),
 )
-NEWEST_FIRST = (Post.timestamp.desc(), Post.id.desc())
 OLDEST_FIRST = (Post.timestamp.asc(), Post.id.asc())
 PLACE = sa.tuple_(Post.timestamp, Post.id)
 CURSOR_PLACE = sa.tuple_(

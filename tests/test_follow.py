@@ -1,12 +1,13 @@
 """Following and unfollowing other users, and what it does to the home page."""
 
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from app import db
-from app.models import User
+from app.models import Post, User
 from tests.conftest import AuthActions
 
 
@@ -109,6 +110,28 @@ def test_home_page_shows_followed_posts(app, client, auth):
 
     client.post("/unfollow/john")
     assert "news from john" not in client.get("/index").text
+
+
+@pytest.mark.usefixtures("users")
+def test_home_page_lists_what_following_posts_gives(app, client, auth):
+    """One definition of a feed: the home page and User.following_posts() agree."""
+    start = datetime(2030, 1, 1, tzinfo=UTC)
+    with app.app_context():
+        people = {u.username: u for u in db.session.scalars(sa.select(User))}
+        people["susan"].follow(people["john"])
+        for n, name in enumerate(["john", "mary", "susan", "john", "susan", "mary"]):
+            # Two posts share each instant: the id decides their order.
+            moment = start + timedelta(seconds=n // 2)
+            db.session.add(
+                Post(body=f"post {n}", author=people[name], timestamp=moment)
+            )
+        db.session.commit()
+        feed = db.session.scalars(people["susan"].following_posts()).all()
+        expected = [post.body for post in feed]
+    assert expected == ["post 4", "post 3", "post 2", "post 0"]
+    auth.login()
+    page = client.get("/index").text
+    assert re.findall(r'<p class="mb-0">(post \d)</p>', page) == expected
 
 
 @pytest.mark.usefixtures("users")
