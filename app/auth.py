@@ -119,11 +119,7 @@ def login():
         return blank_form_page("auth/login.html", LoginForm, title=_("Sign in"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = db.session.scalar(
-            sa.select(User).where(
-                sa.func.lower(User.username) == form.username.data.lower()
-            )
-        )
+        user = User.by_username(form.username.data)
         if user is None or not user.check_password(form.password.data):
             flash(_("Invalid username or password."), "danger")
             return render_template("auth/login.html", title=_("Sign in"), form=form)

@@ -18,7 +18,7 @@ from wtforms.validators import (
 
 from app import db
 from app.i18n import Form
-from app.models import User, normalize_email
+from app.models import User, normalize_email, username_is
 from app.passwords import password_problem, personal_words
 
 NEW_PASSWORD = {"autocomplete": "new-password"}
@@ -146,7 +146,7 @@ class RegistrationForm(NewPasswordMixin, Form):
 
 def username_taken(username: str) -> bool:
     """Whether another account already uses this username in any case."""
-    query = sa.select(User.id).where(sa.func.lower(User.username) == username.lower())
+    query = sa.select(User.id).where(username_is(username))
     return db.session.scalar(query) is not None
 
 

@@ -242,6 +242,11 @@ class User(UserMixin, db.Model):
         return db.session.scalar(sa.select(User).where(User.email_key == key))
 
     @staticmethod
+    def by_username(username: str) -> Optional["User"]:
+        """The account with this username, in any case."""
+        return db.session.scalar(sa.select(User).where(username_is(username)))
+
+    @staticmethod
     def reserving(address: str) -> Optional["User"]:
         """The account that may still restore this address as its own (undo)."""
         key = normalize_email(address)
@@ -346,6 +351,17 @@ class User(UserMixin, db.Model):
     def verify_reset_password_token(token: str) -> Optional["User"]:
         """The user a valid, unused, unexpired reset token is for, else None."""
         return User.from_token(RESET_PURPOSE, token)
+
+
+# A username is one name in any case (sign-in folds it): the database holds each
+# folded name once, and this index serves the lookups (username_is).
+sa.Index("ix_user_username_folded", sa.func.lower(User.username), unique=True)
+
+
+def username_is(username: str) -> sa.ColumnElement[bool]:
+    """The condition that a user's name is username in any case, folded as the
+    index folds it (the database's lower() on both sides)."""
+    return sa.func.lower(User.username) == sa.func.lower(username)
 
 
 def active_user(user_id: int) -> Optional["User"]:
