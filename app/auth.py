@@ -168,16 +168,17 @@ def register():
         # Hashed on both paths, so a taken address costs the same time.
         user.set_password(form.password.data)
         owner = User.by_email(user.email)
-        if owner is None and User.reserving(user.email) is None:
-            db.session.add(user)
-            db.session.flush()
-            send_confirmation_email(user)
-        elif owner is not None and mail_allowed_to(user.email):
-            send_registration_attempt_email(owner)
         try:
+            if owner is None and User.reserving(user.email) is None:
+                db.session.add(user)
+                db.session.flush()  # the id the confirmation link names
+                send_confirmation_email(user)
+            elif owner is not None and mail_allowed_to(user.email):
+                send_registration_attempt_email(owner)
             db.session.commit()
         except sa.exc.IntegrityError:
-            # Another sign-up took the username or the address a moment ago.
+            # Another sign-up took the username (in any case) or the address a
+            # moment ago: the database's unique indexes refused this one.
             db.session.rollback()
             if username_taken(form.username.data):
                 form.username.errors.append(USERNAME_TAKEN)

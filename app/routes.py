@@ -17,7 +17,7 @@ from flask_login import current_user, login_required
 from markupsafe import Markup
 
 from app import db
-from app.forms import EditProfileForm, EmptyForm, PostForm
+from app.forms import USERNAME_TAKEN, EditProfileForm, EmptyForm, PostForm
 from app.fragments import blank_form_page
 from app.models import (
     EVERYONES_POSTS,
@@ -107,7 +107,15 @@ def edit_profile():
     if form.validate_on_submit():
         current_user.username = form.username.data
         current_user.about_me = form.about_me.data
-        db.session.commit()
+        try:
+            db.session.commit()
+        except sa.exc.IntegrityError:
+            # Someone took the name (in any case) since the form checked it.
+            db.session.rollback()
+            form.username.errors.append(USERNAME_TAKEN)
+            return render_template(
+                "edit_profile.html", title=_("Edit profile"), form=form
+            )
         flash(_("Your changes have been saved."), "success")
         return redirect(url_for("main.edit_profile"))
     if request.method == "GET":
