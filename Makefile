@@ -17,17 +17,17 @@ $(BIN)/activate:
 
 install: $(BIN)/activate
 	$(BIN)/pip install --quiet -r requirements.txt
-	$(BIN)/pybabel compile --statistics -d app/translations
 
-# Extract every string to translate and bring the catalogs up to date; then
-# translate what is new in app/translations/*/LC_MESSAGES/messages.po.
+# Extract every string to translate, bring the catalogs up to date and compile
+# them; then translate what is new in app/translations/*/LC_MESSAGES/messages.po
+# and run this again. The compiled .mo files are committed beside their .po.
 translations: install
 	$(BIN)/pybabel extract $(EXTRACT) -o app/translations/messages.pot .
 	$(BIN)/pybabel update $(UPDATE) -i app/translations/messages.pot -d app/translations
+	$(BIN)/pybabel compile --statistics -d app/translations
 
 install-dev: $(BIN)/activate
 	$(BIN)/pip install --quiet -r requirements-dev.txt
-	$(BIN)/pybabel compile --statistics -d app/translations
 
 run: install
 	$(BIN)/flask --debug db upgrade

@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from flask_mail import Message
 
 from app import db
-from app.i18n import DEFAULT_LOCALE, current_locale
+from app.i18n import DEFAULT_LOCALE, current_locale, supported
 from app.models import (
     CHANGE_PURPOSE,
     CONFIRM_PURPOSE,
@@ -297,7 +297,7 @@ def message_for(row: OutboxMessage) -> Message | None:
 
 def reader_locale(reader: User, row: OutboxMessage) -> str:
     """The account's language, else that of the request that queued the mail."""
-    return reader.locale or row.locale or DEFAULT_LOCALE
+    return supported(reader.locale) or supported(row.locale) or DEFAULT_LOCALE
 
 
 def password_reset_message(user: User, expires_at: datetime) -> Message:

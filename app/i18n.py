@@ -5,12 +5,14 @@ the catalog folder must carry that name (a `zh_TW` folder is silently ignored).
 """
 
 import os
+import struct
 from datetime import datetime, timedelta
 from functools import cache, lru_cache
 
 import wtforms
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_timedelta
+from babel.messages.mofile import read_mo
 from babel.support import Translations
 from flask import (
     Blueprint,
@@ -48,6 +50,7 @@ bp = Blueprint("i18n", __name__)
 def init_app(app: Flask) -> None:
     """Babel with our selector, the switcher, and the headers pages need."""
     babel.init_app(app, locale_selector=selected_locale)
+    app.extensions["languages"] = loadable_languages(app)
     # Flask-Babel's template callables find the catalog anew for every string;
     # a page has dozens, so ours take the one its render looked up once.
     app.jinja_env.install_gettext_callables(
@@ -68,7 +71,7 @@ def template_context() -> dict:
     return {
         "html_lang": html_lang(),
         "current_locale": current_locale(),
-        "languages": LANGUAGES,
+        "languages": served_languages(),
         "catalog": get_translations(),
     }
 
@@ -133,19 +136,70 @@ def spoken_ago(seconds: int, locale: str) -> str:
     )
 
 
+def loadable_languages(app: Flask) -> dict[str, str]:
+    """The languages whose compiled catalog loads: all of them, outside debug and tests.
+
+    Without its catalog a language would be English text under its own name;
+    debug and tests carry on in English, saying why, and stop offering it.
+    """
+    languages = {}
+    for name, label in LANGUAGES.items():
+        problem = None if name == DEFAULT_LOCALE else catalog_problem(app, name)
+        if problem is None:
+            languages[name] = label
+            continue
+        message = (
+            f"The {label} ({name}) catalog cannot be loaded: {problem}. "
+            "Run: pybabel compile -d app/translations"
+        )
+        if not (app.debug or app.testing):
+            raise RuntimeError(message)
+        app.logger.warning("%s. Until then pages are in English only.", message)
+    return languages
+
+
+def catalog_problem(app: Flask, name: str) -> str | None:
+    """Why name's messages.mo cannot be read in any translation folder, or None."""
+    folders = app.extensions["babel"].translation_directories
+    paths = [os.path.join(f, name, "LC_MESSAGES", "messages.mo") for f in folders]
+    found = [path for path in paths if os.path.exists(path)]
+    if not found:
+        return f"{' or '.join(paths)} is missing"
+    for path in found:
+        try:
+            with open(path, "rb") as file:
+                read_mo(file)
+        except (OSError, ValueError, IndexError, struct.error) as error:
+            return f"{path} is unreadable ({error})"
+    return None
+
+
+def served_languages() -> dict[str, str]:
+    """The languages this app serves, each by its own name."""
+    return current_app.extensions["languages"]
+
+
 def supported(name: str | None) -> str | None:
-    """The locale this app ships for name, or None."""
-    return name if name in LANGUAGES else None
+    """The locale this app serves for name, or None."""
+    return name if name in served_languages() else None
 
 
 def from_accept_language() -> str | None:
-    """The first language the browser asks for that we speak, by language."""
-    return language_for(request.headers.get("Accept-Language", ""))
+    """The first language the browser asks for that we serve."""
+    served = served_languages()
+    for name in languages_asked(request.headers.get("Accept-Language", "")):
+        if name in served:
+            return name
+    return None
 
 
 @lru_cache(maxsize=512)
-def language_for(header: str) -> str | None:
-    """Accept-Language's answer; browsers send few distinct headers, so cached."""
+def languages_asked(header: str) -> tuple[str, ...]:
+    """Accept-Language's languages that we ship, in the browser's order.
+
+    Browsers send few distinct headers, so cached per header value.
+    """
+    asked = []
     for tag, quality in request.accept_languages:
         if quality <= 0:  # q=0 means "not this language"
             continue
@@ -154,11 +208,10 @@ def language_for(header: str) -> str | None:
         except (ValueError, UnknownLocaleError):
             continue
         # zh-TW, zh-Hant, zh-HK and plain zh all read our Traditional Chinese.
-        if language == "zh":
-            return "zh_Hant_TW"
-        if language == "en":
-            return "en"
-    return None
+        name = {"zh": "zh_Hant_TW", "en": "en"}.get(language)
+        if name and name not in asked:
+            asked.append(name)
+    return tuple(asked)
 
 
 def select_locale() -> str:

@@ -2,16 +2,19 @@
 
 import html
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
-from app import db
+from app import create_app, db
 from app.email import RESET_SUBJECT
 from app.models import User
+from config import Config
 from tests.conftest import PASSWORD, AuthActions
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -103,8 +106,10 @@ def test_every_message_is_translated_with_its_placeholders():
 
 
 def test_catalog_compiles_and_is_traditional(tmp_path):
+    folder = tmp_path / "translations"
+    shutil.copytree(ROOT / "app/translations", folder)
     result = subprocess.run(
-        [PYBABEL, "compile", "-d", ROOT / "app/translations", "--statistics"],
+        [PYBABEL, "compile", "-d", folder, "--statistics"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -114,6 +119,100 @@ def test_catalog_compiles_and_is_traditional(tmp_path):
                    for m in catalog() if m.id)  # fmt: skip
     # Characters that exist only in Simplified Chinese must not appear.
     assert not set("们这设码册录请没过时还后为") & set(text)
+
+
+def translations(catalog) -> dict:
+    """A catalog's messages by id, without the header; plural forms as tuples."""
+
+    def plain(value):
+        return value if isinstance(value, str) else tuple(value)
+
+    return {plain(m.id): plain(m.string) for m in catalog if m.id}
+
+
+def test_committed_catalogs_match_their_po_files():
+    """The .mo beside each .po is what `make translations` compiles from it."""
+    for po_path in sorted((ROOT / "app/translations").glob("*/LC_MESSAGES/*.po")):
+        mo_path = po_path.with_suffix(".mo")
+        assert mo_path.exists(), f"{mo_path} is missing: run make translations"
+        with open(po_path, "rb") as po_file, open(mo_path, "rb") as mo_file:
+            source, compiled = read_po(po_file), read_mo(mo_file)
+        assert translations(compiled) == translations(source), (
+            f"{mo_path} is stale: run make translations"
+        )
+        assert compiled.plural_forms == source.plural_forms
+        tracked = subprocess.run(
+            ["git", "ls-files", "--error-unmatch", mo_path],
+            cwd=ROOT,
+            capture_output=True,
+        )
+        assert tracked.returncode == 0, f"{mo_path} is not committed"
+
+
+@pytest.fixture
+def broken_catalogs(tmp_path):
+    """Translation folders whose Chinese catalog is missing, or not a catalog."""
+    missing = tmp_path / "missing"
+    missing.mkdir()
+    unreadable = tmp_path / "unreadable"
+    shutil.copytree(ROOT / "app/translations", unreadable)
+    mo_path = unreadable / "zh_Hant_TW/LC_MESSAGES/messages.mo"
+    mo_path.write_bytes(b"not a catalog")
+    return {
+        "missing": (missing, "is missing"),
+        "unreadable": (unreadable, "unreadable"),
+    }
+
+
+@pytest.mark.parametrize("case", ["missing", "unreadable"])
+def test_a_catalog_that_cannot_load_stops_a_production_start(
+    broken_catalogs, tmp_path, case
+):
+    folder, problem = broken_catalogs[case]
+
+    class Production(Config):
+        SECRET_KEY = "x" * 40
+        SERVER_NAME = "microblog.example.com"
+        SQLALCHEMY_DATABASE_URI = "sqlite://"
+        BABEL_TRANSLATION_DIRECTORIES = str(folder)
+        LOG_DIR = str(tmp_path / "logs")
+
+    with pytest.raises(RuntimeError) as stopped:
+        create_app(Production)
+    message = str(stopped.value)
+    assert str(folder / "zh_Hant_TW/LC_MESSAGES/messages.mo") in message
+    assert problem in message
+    assert "pybabel compile -d app/translations" in message
+
+
+@pytest.mark.parametrize("case", ["missing", "unreadable"])
+def test_without_its_catalog_a_language_is_not_offered_in_tests(
+    make_app, broken_catalogs, caplog, case
+):
+    folder, problem = broken_catalogs[case]
+    app = make_app(BABEL_TRANSLATION_DIRECTORIES=str(folder))
+    assert problem in caplog.text and "English only" in caplog.text
+    client = app.test_client()
+    page = client.get("/login", headers=ZH).get_data(as_text=True)
+    # English text is labelled English, and the switcher offers only English.
+    assert '<html lang="en"' in page
+    assert '<h1 class="h3">Sign in</h1>' in page
+    assert "繁體中文" not in page
+    client.post("/language", data={"locale": "zh_Hant_TW", "next": "/login"})
+    assert '<html lang="en"' in client.get("/login").get_data(as_text=True)
+
+
+def test_mail_is_in_a_language_the_app_serves(
+    make_app, make_user, outbox, broken_catalogs
+):
+    app = make_app(BABEL_TRANSLATION_DIRECTORIES=str(broken_catalogs["missing"][0]))
+    make_user("mei", email="mei@example.org", locale="zh_Hant_TW")
+    app.test_client().post(
+        "/reset_password_request", data={"email": "mei@example.org"}, headers=ZH
+    )
+    (message,) = outbox
+    assert message.subject == RESET_SUBJECT
+    assert '<html lang="en">' in message.html
 
 
 # --- Choosing the language ----------------------------------------------------
