@@ -28,7 +28,6 @@ import sqlalchemy as sa
 from tests.conftest import free_port, service_missing, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
-BIN = ROOT / ".venv" / "bin"
 POSTGRES_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+psycopg://root@127.0.0.1:5432/postgres"
 )
@@ -188,14 +187,23 @@ def stop_group(process: subprocess.Popen, sig=signal.SIGTERM, timeout=10.0) -> N
 class Deployment:
     """One app deployment: environment, migrations, gunicorn and CLI commands."""
 
-    def __init__(self, tmp_path: Path, app_database: str, mail_port: int, **settings):
+    def __init__(
+        self,
+        tmp_path: Path,
+        app_database: str,
+        mail_port: int,
+        root: Path = ROOT,
+        **settings,
+    ):
         self.tmp_path = tmp_path
         self.app_database = app_database
+        self.root = root  # the tracked files, with their venv in .venv
+        self.bin = root / ".venv" / "bin"
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.log_dir = tmp_path / "logs"
         self.env = {
-            "PATH": f"{BIN}:{os.environ.get('PATH', '/usr/bin:/bin')}",
+            "PATH": f"{self.bin}:{os.environ.get('PATH', '/usr/bin:/bin')}",
             "HOME": os.environ.get("HOME", str(tmp_path)),
             "LANG": "C.UTF-8",
             "PYTHONUNBUFFERED": "1",
@@ -219,8 +227,8 @@ class Deployment:
     def flask(self, *args: str, timeout: float = 60, **settings) -> str:
         """Run `flask ARGS` as an operator would; return its output."""
         result = subprocess.run(
-            [str(BIN / "flask"), *args],
-            cwd=ROOT,
+            [str(self.bin / "flask"), *args],
+            cwd=self.root,
             env={**self.env, **settings},
             capture_output=True,
             text=True,
@@ -233,6 +241,21 @@ class Deployment:
         )
         return result.stdout
 
+    def spawn(self, args: list[str], log_name: str, **settings) -> subprocess.Popen:
+        """Start args in the deployment's folder, in its own process group."""
+        log = self.tmp_path / f"{log_name}.log"
+        with open(log, "w") as output:
+            process = subprocess.Popen(
+                args,
+                cwd=self.root,
+                env={**self.env, **{k: str(v) for k, v in settings.items()}},
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        process.log = log
+        return process
+
     def start(self, probe_http: bool = True, **settings) -> subprocess.Popen:
         """Start gunicorn (4 workers) in its own process group; wait until ready.
 
@@ -240,33 +263,23 @@ class Deployment:
         the port accepts connections, so that no request reaches the app.
         """
         self.starts += 1
-        log = self.tmp_path / f"gunicorn-{self.starts}.log"
         self.env.update({key: str(value) for key, value in settings.items()})
-        with open(log, "w") as output:
-            process = subprocess.Popen(
-                [
-                    str(BIN / "gunicorn"),
-                    "--no-control-socket",
-                    "-w",
-                    "4",
-                    "-b",
-                    f"127.0.0.1:{self.port}",
-                    "--graceful-timeout",
-                    "5",
-                    "microblog:app",
-                ],
-                cwd=ROOT,
-                env=self.env,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        command = [str(self.bin / "gunicorn"), "--no-control-socket", "-w", "4"]
+        command += ["-b", f"127.0.0.1:{self.port}", "--graceful-timeout", "5"]
+        process = self.spawn([*command, "microblog:app"], f"gunicorn-{self.starts}")
         self.servers.append(process)
-        process.log = log
+        self.wait_until_serving(process, probe_http)
+        assert wait_for(lambda: len(group_members(process.pid)) == 5, 10), (
+            f"expected a master and 4 workers, found {group_members(process.pid)}"
+        )
+        return process
+
+    def wait_until_serving(self, process: subprocess.Popen, probe_http=True) -> None:
+        """Wait until GET /login answers 200 (or only the port accepts connections)."""
 
         def ready() -> bool:
             if process.poll() is not None:
-                raise AssertionError(f"gunicorn exited early:\n{tail(log)}")
+                raise AssertionError(f"gunicorn exited early:\n{tail(process.log)}")
             try:
                 if not probe_http:
                     socket.create_connection(("127.0.0.1", self.port), 1).close()
@@ -275,11 +288,9 @@ class Deployment:
             except OSError:
                 return False
 
-        assert wait_for(ready, 30, 0.2), f"gunicorn never got ready:\n{tail(log)}"
-        assert wait_for(lambda: len(group_members(process.pid)) == 5, 10), (
-            f"expected a master and 4 workers, found {group_members(process.pid)}"
+        assert wait_for(ready, 30, 0.2), (
+            f"gunicorn never got ready:\n{tail(process.log)}"
         )
-        return process
 
     def kill_9(self, process: subprocess.Popen) -> None:
         """kill -9 the gunicorn master and every worker at once (the whole group)."""
@@ -294,17 +305,10 @@ class Deployment:
 
     def start_worker(self, **settings) -> subprocess.Popen:
         """Start a `flask mail worker` process in its own process group."""
-        log = self.tmp_path / f"worker-{len(self.workers) + 1}.log"
-        with open(log, "w") as output:
-            process = subprocess.Popen(
-                [str(BIN / "flask"), "mail", "worker"],
-                cwd=ROOT,
-                env={**self.env, **{k: str(v) for k, v in settings.items()}},
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        process.log = log
+        name = f"worker-{len(self.workers) + 1}"
+        process = self.spawn(
+            [str(self.bin / "flask"), "mail", "worker"], name, **settings
+        )
         self.workers.append(process)
         return process
 
@@ -349,8 +353,9 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
 class Browser:
     """One visitor: their own cookie jar, no proxy, no automatic redirects."""
 
-    def __init__(self, base_url: str):
+    def __init__(self, base_url: str, headers: dict | None = None):
         self.base_url = base_url
+        self.headers = headers or {}  # sent with every request (Accept-Language)
         self.opener = urllib.request.build_opener(
             urllib.request.ProxyHandler({}),
             urllib.request.HTTPCookieProcessor(CookieJar()),
@@ -361,7 +366,7 @@ class Browser:
         """(status, body, Location) for a GET, or a form POST when data is given."""
         body = urllib.parse.urlencode(data).encode() if data is not None else None
         url = self.base_url + path  # always http://127.0.0.1:PORT/...
-        request = urllib.request.Request(url, data=body)  # noqa: S310
+        request = urllib.request.Request(url, data=body, headers=self.headers)  # noqa: S310
         try:
             with self.opener.open(request, timeout=60) as response:
                 return (
