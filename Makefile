@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export FLASK_APP := microblog.py
 # The suite runs twice: on SQLite, then on a fresh database in this PostgreSQL server.
 TEST_POSTGRES_URL ?= postgresql+psycopg://root@127.0.0.1:5432/postgres
-# Catalog options shared by `make translations` and tests/test_translations.py.
+# Catalog options shared by `make translations` and tests/test_i18n.py.
 EXTRACT := -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output --project microblog
 UPDATE := --no-fuzzy-matching --ignore-obsolete --width 88 --ignore-pot-creation-date
 
