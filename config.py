@@ -49,6 +49,10 @@ class Config:
     DATABASE_CONNECT_TIMEOUT = env_int("DATABASE_CONNECT_TIMEOUT", 5)
     DATABASE_BUSY_TIMEOUT = env_int("DATABASE_BUSY_TIMEOUT", 30)
     DATABASE_POOL_RECYCLE = env_int("DATABASE_POOL_RECYCLE", 1800)
+    # /healthz rereads the schema's revision (alembic_version) at most this often;
+    # serving processes say at start-up when it is behind the migrations.
+    SCHEMA_RECHECK_SECONDS = 5
+    SCHEMA_CHECK_AT_START = True
 
     MAIL_SERVER = os.environ.get("MAIL_SERVER")
     MAIL_PORT = env_int("MAIL_PORT", 25)

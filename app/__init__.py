@@ -19,7 +19,7 @@ from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.database import engine_options
-from config import Config
+from config import Config, basedir
 
 db = SQLAlchemy()
 migrate = Migrate()
@@ -55,7 +55,9 @@ def create_app(config_class: type = Config) -> Flask:
         )
 
     db.init_app(app)
-    migrate.init_app(app, db, render_as_batch=True)
+    # Not relative to the working directory: /healthz reads the head from here.
+    migrations = os.path.join(basedir, "migrations")
+    migrate.init_app(app, db, directory=migrations, render_as_batch=True)
     login.init_app(app)
     mail.init_app(app)
     csrf.init_app(app)
@@ -89,6 +91,7 @@ def create_app(config_class: type = Config) -> Flask:
     app.jinja_env.globals["url_for"] = template_url_for
     outbox.init_app(app)
     configure_logging(app)
+    health.init_app(app)  # may log, so after the log file is set up
     return app
 
 

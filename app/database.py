@@ -5,6 +5,11 @@ import sqlalchemy as sa
 # Errors that mean the database can't answer right now (refused, restarted, cut,
 # locked past the busy timeout, pool exhausted), as opposed to a bug in a query.
 UNAVAILABLE = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError)
+# How the drivers say a table or column the code uses doesn't exist: the schema
+# is behind the code. SQLite's messages; PostgreSQL's SQLSTATEs, as psycopg's
+# UndefinedTable and UndefinedColumn carry them.
+SQLITE_MISSING = ("no such table", "no such column", "has no column named")
+POSTGRESQL_MISSING = {"42P01", "42703"}
 # What a 503 asks clients (and load balancers) to wait before trying again.
 RETRY_AFTER_SECONDS = 30
 
@@ -27,6 +32,16 @@ def engine_options(config) -> dict:
             "connect_args", {"connect_timeout": config["DATABASE_CONNECT_TIMEOUT"]}
         )
     return options
+
+
+def schema_missing(error: Exception) -> bool:
+    """Whether error says a table or column is missing (the database isn't migrated)."""
+    original = getattr(error, "orig", None)
+    if getattr(original, "sqlstate", None) in POSTGRESQL_MISSING:
+        return True
+    return isinstance(error, sa.exc.OperationalError) and any(
+        words in str(original) for words in SQLITE_MISSING
+    )
 
 
 def reason(error: Exception) -> str:

@@ -10,7 +10,8 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from app import db, login
-from app.database import RETRY_AFTER_SECONDS, UNAVAILABLE, reason
+from app.database import RETRY_AFTER_SECONDS, UNAVAILABLE
+from app.health import NOT_MIGRATED, database_trouble
 
 bp = Blueprint("errors", __name__)
 
@@ -42,6 +43,7 @@ EXPLANATIONS = {
         "Please try again in a minute."
     ),
 }
+BEING_UPDATED = _l("The site is being updated. Please try again in a few minutes.")
 # Any other status: a plain, translated answer rather than Werkzeug's English.
 UNLISTED_TITLE = _l("Request failed")
 UNLISTED = _l("This request could not be completed. Go back and try again.")
@@ -78,22 +80,28 @@ def form_expired(error):
 
 
 def database_unavailable(error):
-    """The database is down or locked: a 503 page that needs no database at all."""
+    """The database is down, locked or not migrated: a 503 page needing no database."""
     # The connection may be gone already; the session is discarded either way.
     with contextlib.suppress(sa.exc.SQLAlchemyError):
         db.session.rollback()
+    trouble = database_trouble(error)
+    if trouble is None:
+        raise error  # a mistake in a query: the 500 page, with its traceback
     # One line, not a traceback per request: an outage is an event, not a bug.
+    what, line = trouble
     current_app.logger.warning(
-        "Database unavailable on %s %s: %s", request.method, request.path, reason(error)
+        "%s on %s %s: %s", what, request.method, request.path, line
     )
     g.database_unavailable = True
     # Flask-Login's template context loads the user; this request has none to load.
     g._login_user = login.anonymous_user()
     headers = [("Retry-After", str(RETRY_AFTER_SECONDS))]
-    return render_error(503, EXPLANATIONS[503], headers)
+    explanation = BEING_UPDATED if what == NOT_MIGRATED else EXPLANATIONS[503]
+    return render_error(503, explanation, headers)
 
 
-for unavailable in UNAVAILABLE:
+# ProgrammingError: PostgreSQL's missing table or column (anything else re-raised).
+for unavailable in (*UNAVAILABLE, sa.exc.ProgrammingError):
     bp.app_errorhandler(unavailable)(database_unavailable)
 
 

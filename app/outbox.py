@@ -13,8 +13,9 @@ from flask import Flask, current_app, g, has_app_context
 from flask_mail import Message, email_dispatched
 
 from app import db, devmail
-from app.database import UNAVAILABLE, reason
+from app.database import UNAVAILABLE
 from app.email import message_for
+from app.health import database_trouble
 from app.models import OutboxMessage, utcnow
 
 log = logging.getLogger(__name__)
@@ -120,12 +121,14 @@ def run_forever(app: Flask, stop: threading.Event | None = None) -> None:
         with app.app_context():
             try:
                 deliver_due(stop=stop)
-            except UNAVAILABLE as error:
-                if not database_down:
-                    log.warning("Database unavailable; mail waits: %s", reason(error))
-                database_down = True
-            except Exception:
-                log.exception("Mail delivery pass failed; will retry")
+            except Exception as error:
+                trouble = database_trouble(error)
+                if trouble is None:
+                    log.exception("Mail delivery pass failed; will retry")
+                else:
+                    if not database_down:
+                        log.warning("%s; mail waits: %s", *trouble)
+                    database_down = True
             else:
                 if database_down:
                     log.warning("Database is back; delivering mail again")
