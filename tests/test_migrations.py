@@ -76,16 +76,17 @@ def test_existing_accounts_upgrade_unconfirmed_and_keep_signing_in(
     )
 
 
-def migrated_to(make_app, database_url, tmp_path, revision):
-    """An app whose database the migrations took to revision."""
+def migrated_to(make_app, database_url, tmp_path, revision, **settings):
+    """An app whose database the migrations took to revision (None: left empty)."""
     if database_url.startswith("sqlite"):
         database_url = f"sqlite:///{tmp_path / 'old.db'}"
-    app = make_app(SQLALCHEMY_DATABASE_URI=database_url)
+    app = make_app(SQLALCHEMY_DATABASE_URI=database_url, **settings)
     with app.app_context():
         db.drop_all()
         with db.engine.begin() as connection:
             connection.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
-        flask_migrate.upgrade(directory=MIGRATIONS, revision=revision)
+        if revision is not None:
+            flask_migrate.upgrade(directory=MIGRATIONS, revision=revision)
     return app
 
 
