@@ -40,10 +40,7 @@ class Schema:
         self.behind: str | None = None
 
     def problem(self, connection=None, fresh: bool = False) -> str | None:
-        """The line saying how far behind the schema is (None at head).
-
-        Read from the database at most every recheck_seconds, unless fresh.
-        """
+        """How far behind the schema is (None at head), reread every recheck_seconds."""
         now = time.monotonic()
         fresh = fresh or self.read_at is None
         if not fresh and now - self.read_at < self.recheck_seconds:
@@ -87,8 +84,7 @@ def init_app(app: Flask) -> None:
 
 
 def database_trouble(error: Exception) -> tuple[str, str] | None:
-    """What error says is wrong with the database and the line saying how, or
-    None when it is a mistake in a query instead."""
+    """What is wrong with the database and the line saying so; None: a bad query."""
     if schema_missing(error):
         return NOT_MIGRATED, schema_line(error)
     if isinstance(error, UNAVAILABLE):

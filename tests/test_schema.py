@@ -135,8 +135,7 @@ def test_start_up_says_once_that_the_schema_is_behind(
 def test_forms_on_an_empty_database_say_the_site_is_being_updated(
     make_app, database_url, tmp_path, caplog
 ):
-    """Sign-up and sign-in: 503 "being updated", in English and Chinese, and the
-    log names the schema, not an unreachable database."""
+    """503 "being updated" in English and Chinese; the log names the schema."""
     app = migrated_to(make_app, database_url, tmp_path, None)
     client = app.test_client()
     with caplog.at_level(logging.WARNING, logger="app"):
