@@ -1,6 +1,10 @@
 """gunicorn settings; gunicorn reads this file from the folder it is started in."""
 
+import logging
 import os
+import sys
+
+from gunicorn import glogging
 
 # One worker per core this process may use (a container's cpuset, say): a request
 # here is CPU work (templates, password hashes, a local database), and more workers
@@ -17,3 +21,41 @@ def worker_exit(server, worker):
     # message still unfinished then is sent again after its lease (README "Deploy").
     if not stop_thread(timeout=max(1.0, server.cfg.graceful_timeout - 2)):
         server.log.warning("Mail thread still sending at exit; its lease will retry")
+
+
+def redact(text: str) -> str:
+    """text with emailed links' tokens redacted, in a process that loaded the app."""
+    # Looked up, never imported: the arbiter must not hold app code across a
+    # reload (HUP), and its workers, which serve the links, have loaded it.
+    module = sys.modules.get("app.redact")
+    return module.redact(text) if module else text
+
+
+class RedactFilter(logging.Filter):
+    """gunicorn's error log ("Error handling request PATH"), tokens redacted."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """The app's own filter, once this process has loaded the app."""
+        module = sys.modules.get("app.redact")
+        return module.LOG_FILTER.filter(record) if module else True
+
+
+class Logger(glogging.Logger):
+    """gunicorn's logger with link tokens redacted; the access format is unchanged."""
+
+    def setup(self, cfg) -> None:
+        """gunicorn's handlers, and the error log's filter."""
+        super().setup(cfg)
+        self.error_log.addFilter(REDACT_FILTER)
+
+    def atoms(self, resp, req, environ, request_time) -> dict:
+        """Every value an access line can show (%(r)s, %(U)s, {raw_uri}e...)."""
+        atoms = super().atoms(resp, req, environ, request_time)
+        return {
+            key: redact(value) if isinstance(value, str) else value
+            for key, value in atoms.items()
+        }
+
+
+REDACT_FILTER = RedactFilter()
+logger_class = Logger
