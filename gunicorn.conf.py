@@ -23,12 +23,11 @@ def worker_exit(server, worker):
         server.log.warning("Mail thread still sending at exit; its lease will retry")
 
 
-def redact(text: str) -> str:
-    """text with emailed links' tokens redacted, in a process that loaded the app."""
+def loaded_redact():
+    """app.redact if this process has loaded the app (a worker), else None."""
     # Looked up, never imported: the arbiter must not hold app code across a
-    # reload (HUP), and its workers, which serve the links, have loaded it.
-    module = sys.modules.get("app.redact")
-    return module.redact(text) if module else text
+    # reload (HUP), and the workers, which serve the links, have loaded it.
+    return sys.modules.get("app.redact")
 
 
 class RedactFilter(logging.Filter):
@@ -36,11 +35,11 @@ class RedactFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         """The app's own filter, once this process has loaded the app."""
-        module = sys.modules.get("app.redact")
+        module = loaded_redact()
         return module.LOG_FILTER.filter(record) if module else True
 
 
-class Logger(glogging.Logger):
+class RedactingLogger(glogging.Logger):
     """gunicorn's logger with link tokens redacted; the access format is unchanged."""
 
     def setup(self, cfg) -> None:
@@ -51,11 +50,14 @@ class Logger(glogging.Logger):
     def atoms(self, resp, req, environ, request_time) -> dict:
         """Every value an access line can show (%(r)s, %(U)s, {raw_uri}e...)."""
         atoms = super().atoms(resp, req, environ, request_time)
+        module = loaded_redact()
+        if module is None:
+            return atoms
         return {
-            key: redact(value) if isinstance(value, str) else value
+            key: module.redact(value) if isinstance(value, str) else value
             for key, value in atoms.items()
         }
 
 
 REDACT_FILTER = RedactFilter()
-logger_class = Logger
+logger_class = RedactingLogger

@@ -192,6 +192,7 @@ def configure_logging(app: Flask) -> None:
     if app.config["MAIL_SERVER"] and app.config["ADMINS"]:
         mail_handler = ErrorMailHandler(app)
         mail_handler.setLevel(logging.ERROR)
+        # The handlers filter too: app.* loggers' records skip the app logger's filter.
         mail_handler.addFilter(redact.LOG_FILTER)
         app.logger.addHandler(mail_handler)
     os.makedirs(app.config["LOG_DIR"], exist_ok=True)

@@ -82,7 +82,10 @@ class RedactFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Redact in place; never drops a record."""
-        message = record.getMessage()
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a handler reports a malformed record
+            return True
         clean = redact(message)
         if clean != message:
             record.msg, record.args = clean, ()
