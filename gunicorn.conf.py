@@ -1,6 +1,10 @@
 """gunicorn settings; gunicorn reads this file from the folder it is started in."""
 
+import logging
 import os
+import sys
+
+from gunicorn import glogging
 
 # One worker per core this process may use (a container's cpuset, say): a request
 # here is CPU work (templates, password hashes, a local database), and more workers
@@ -17,3 +21,43 @@ def worker_exit(server, worker):
     # message still unfinished then is sent again after its lease (README "Deploy").
     if not stop_thread(timeout=max(1.0, server.cfg.graceful_timeout - 2)):
         server.log.warning("Mail thread still sending at exit; its lease will retry")
+
+
+def loaded_redact():
+    """app.redact if this process has loaded the app (a worker), else None."""
+    # Looked up, never imported: the arbiter must not hold app code across a
+    # reload (HUP), and the workers, which serve the links, have loaded it.
+    return sys.modules.get("app.redact")
+
+
+class RedactFilter(logging.Filter):
+    """gunicorn's error log ("Error handling request PATH"), tokens redacted."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """The app's own filter, once this process has loaded the app."""
+        module = loaded_redact()
+        return module.LOG_FILTER.filter(record) if module else True
+
+
+class RedactingLogger(glogging.Logger):
+    """gunicorn's logger with link tokens redacted; the access format is unchanged."""
+
+    def setup(self, cfg) -> None:
+        """gunicorn's handlers, and the error log's filter."""
+        super().setup(cfg)
+        self.error_log.addFilter(REDACT_FILTER)
+
+    def atoms(self, resp, req, environ, request_time) -> dict:
+        """Every value an access line can show (%(r)s, %(U)s, {raw_uri}e...)."""
+        atoms = super().atoms(resp, req, environ, request_time)
+        module = loaded_redact()
+        if module is None:
+            return atoms
+        return {
+            key: module.redact(value) if isinstance(value, str) else value
+            for key, value in atoms.items()
+        }
+
+
+REDACT_FILTER = RedactFilter()
+logger_class = RedactingLogger

@@ -18,6 +18,7 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from app import redact
 from app.database import engine_options
 from config import Config, basedir
 
@@ -40,9 +41,22 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
+class Microblog(Flask):
+    """Flask, with its "Exception on PATH" line showing no emailed link's token."""
+
+    def log_exception(self, exc_info) -> None:
+        """Log an unhandled exception (and mail it to ADMINS), the path redacted."""
+        self.logger.error(
+            "Exception on %s [%s]",
+            redact.redact(request.path),
+            request.method,
+            exc_info=exc_info,
+        )
+
+
 def create_app(config_class: type = Config) -> Flask:
     """Build a configured app: extensions, views, CLI, logging, mail delivery."""
-    app = Flask(__name__, instance_relative_config=True)
+    app = Microblog(__name__, instance_relative_config=True)
     app.config.from_object(config_class)
     os.makedirs(app.instance_path, exist_ok=True)
     check_settings(app)
@@ -90,6 +104,7 @@ def create_app(config_class: type = Config) -> Flask:
     app.after_request(set_security_headers)
     app.jinja_env.globals["url_for"] = template_url_for
     outbox.init_app(app)
+    redact.init_app(app)
     configure_logging(app)
     health.init_app(app)  # may log, so after the log file is set up
     return app
@@ -180,6 +195,8 @@ def configure_logging(app: Flask) -> None:
     if app.config["MAIL_SERVER"] and app.config["ADMINS"]:
         mail_handler = ErrorMailHandler(app)
         mail_handler.setLevel(logging.ERROR)
+        # The handlers filter too: app.* loggers' records skip the app logger's filter.
+        mail_handler.addFilter(redact.LOG_FILTER)
         app.logger.addHandler(mail_handler)
     os.makedirs(app.config["LOG_DIR"], exist_ok=True)
     file_handler = RotatingFileHandler(
@@ -191,5 +208,6 @@ def configure_logging(app: Flask) -> None:
         logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     )
     file_handler.setLevel(logging.INFO)
+    file_handler.addFilter(redact.LOG_FILTER)
     app.logger.addHandler(file_handler)
     app.logger.setLevel(logging.INFO)
