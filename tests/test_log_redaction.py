@@ -222,3 +222,23 @@ def test_gunicorn_error_log_shows_no_token(make_app, make_user, tmp_path):
     assert f"Error handling request /confirm_email/{REDACTED}" in log
     assert f"OSError: reading /confirm_email/{REDACTED} failed" in log
     assert token not in log
+
+
+def test_the_readmes_nginx_log_redacts_every_link_route():
+    """nginx's access log (README "Deploy") redacts as the app does, route by route."""
+    readme = (ROOT / "README.md").read_text()
+    nginx = re.search(r"```nginx\n(.*?)```", readme, re.S).group(1)
+    source, replacement = re.search(r'"~(.+?)" "(.+?)";', nginx).groups()
+    pattern = re.compile(source)
+    app = create_app(TestConfig)
+    token = "eyJhbGciOiJIUzI1NiJ9.eyJyZXNldCI6MX0.c2lnbmF0dXJl"
+    with app.test_request_context():
+        for endpoint in LINK_ENDPOINTS:
+            for path in (url_for(endpoint, token=token), url_for(endpoint, token="x")):
+                for uri in (path, f"{path}?next=%2Findex"):
+                    logged = pattern.sub(replacement.replace("$", "\\"), uri)
+                    assert logged == redact(uri) != uri, endpoint
+    static = [r.rule for r in app.url_map.iter_rules() if not r.arguments]
+    assert "/reset_password/set-password" in static
+    for path in static:
+        assert pattern.sub(replacement.replace("$", "\\"), path) == path == redact(path)
