@@ -5,8 +5,10 @@ import signal
 import click
 import sqlalchemy as sa
 from flask import Blueprint, current_app, render_template
+from flask.cli import AppGroup, with_appcontext
 
 from app import db
+from app.database import UNAVAILABLE, reason
 from app.email import send_email, send_password_reset_email
 from app.models import OutboxMessage, User, normalize_email, utcnow
 from app.outbox import deliver_due, retry_failed, run_forever, stop_senders
@@ -14,9 +16,35 @@ from app.outbox import deliver_due, retry_failed, run_forever, stop_senders
 bp = Blueprint("cli", __name__, cli_group=None)
 
 
-@bp.cli.group()
-def mail():
+class NeedsDatabase(AppGroup):
+    """Commands that need the migrated database; their help does not."""
+
+    def resolve_command(self, ctx, args):
+        """The subcommand, noting whether it was only asked for its help."""
+        ctx.meta["help only"] = any(arg in ctx.help_option_names for arg in args)
+        return super().resolve_command(ctx, args)
+
+
+def stop_unless_migrated() -> None:
+    """A command on an unmigrated or unreachable database: one line, no traceback."""
+    if click.get_current_context().meta.get("help only"):
+        return
+    try:
+        behind = current_app.extensions["schema"].problem(fresh=True)
+    except UNAVAILABLE as error:
+        raise click.ClickException(f"Database unavailable: {reason(error)}") from None
+    if behind:
+        raise click.ClickException(behind)
+
+
+@bp.cli.group(cls=NeedsDatabase)
+@click.pass_context
+@with_appcontext
+def mail(context):
     """Inspect and deliver the mail outbox."""
+    # The worker waits for the schema itself, saying so once, rather than exiting.
+    if context.invoked_subcommand != "worker":
+        stop_unless_migrated()
 
 
 @mail.command()
@@ -24,6 +52,7 @@ def mail():
 def worker(once):
     """Deliver queued mail until stopped (run on as many hosts as you like)."""
     if once:
+        stop_unless_migrated()
         click.echo(f"Handled {deliver_due()} message(s).")
         return
     click.echo("Delivering mail; Ctrl+C or SIGTERM to stop.")
@@ -89,9 +118,11 @@ def send_test(address):
     click.echo(f"Queued a test message to {address}; see `flask mail status`.")
 
 
-@bp.cli.group()
+@bp.cli.group(cls=NeedsDatabase)
+@with_appcontext
 def user():
     """Manage user accounts."""
+    stop_unless_migrated()
 
 
 @user.command("send-reset")

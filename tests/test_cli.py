@@ -6,9 +6,11 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from app import cli, db
+from app import cli, create_app, db
 from app.email import RESET_SUBJECT, send_email
 from app.models import OutboxMessage, User, as_utc, utcnow
+from tests.conftest import TestConfig
+from tests.test_migrations import migrated_to
 
 PASSWORD = "tangerine lamp orbit 42"
 RESET_LINK = re.compile(r"https://app\.example\.com/reset_password/[A-Za-z0-9_.\-]+")
@@ -210,3 +212,35 @@ def test_worker_once_delivers_pending_rows(app, runner, outbox):
     assert result.exit_code == 0, result.output
     assert "Handled 0 message(s)." in result.output
     assert len(outbox) == 2
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["mail", "status"],
+        ["mail", "worker", "--once"],
+        ["user", "send-reset", "someone@example.org"],
+    ],
+)
+def test_commands_on_an_unmigrated_database_say_so(
+    make_app, database_url, tmp_path, args
+):
+    """One line naming the fix, not a traceback; help still needs no database."""
+    runner = migrated_to(make_app, database_url, tmp_path, None).test_cli_runner()
+    result = runner.invoke(args=args)
+    assert result.exit_code == 1
+    assert "Error: schema at none, code needs" in result.output
+    assert "run flask db upgrade" in result.output
+    assert "Traceback" not in result.output
+    help_page = runner.invoke(args=[*args[:2], "--help"])
+    assert help_page.exit_code == 0 and "Usage:" in help_page.output
+
+
+def test_commands_on_an_unreachable_database_say_so(tmp_path):
+    url = f"sqlite:///{tmp_path / 'no such folder' / 'microblog.db'}"
+    runner = create_app(
+        type("Config", (TestConfig,), {"SQLALCHEMY_DATABASE_URI": url})
+    ).test_cli_runner()
+    result = runner.invoke(args=["mail", "status"])
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: Database unavailable: ")
