@@ -3,6 +3,7 @@
 import unicodedata
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -41,6 +42,23 @@ def fits_as_address(form, field):
         raise ValidationError(_("This address is too long."))
 
 
+def deliverable(form, field):
+    """Before the @, only what the mail server can deliver to (see MAIL_SMTPUTF8).
+
+    A domain beyond ASCII is fine: it is sent IDNA-encoded.
+    """
+    if not isinstance(field.data, str) or current_app.config["MAIL_SMTPUTF8"]:
+        return
+    local, at, _ = field.data.rpartition("@")
+    if at and not local.isascii():
+        raise ValidationError(
+            _(
+                "This address has letters outside English in the part before @, "
+                "which our mail server can't deliver to. Please use another address."
+            )
+        )
+
+
 def address_field(label) -> StringField:
     """An email address someone types: trimmed, checked, no longer than it may be."""
     return StringField(
@@ -51,6 +69,7 @@ def address_field(label) -> StringField:
             no_control_characters,
             Email(),
             fits_as_address,
+            deliverable,
         ],
         filters=[strip_spaces],
         render_kw={"autocomplete": "email"},
@@ -189,7 +208,7 @@ class ResetPasswordRequestForm(Form):
 
     email = StringField(
         _l("Email"),
-        [DataRequired(REQUIRED), Length(max=254), no_control_characters],
+        [DataRequired(REQUIRED), Length(max=254), no_control_characters, deliverable],
         filters=[strip_spaces],
         render_kw={"autocomplete": "email"},
     )

@@ -256,12 +256,12 @@ def deliver(row: OutboxMessage, mailer: "Mailer") -> None:
         # A bug or data no retry can fix (a row that can't be rendered, an
         # address the library can't write): this message fails, once, and the
         # rest of the batch goes on instead of all of it waiting for the lease.
+        db.session.rollback()  # whatever it left half done; the report is separate
         log.exception(
             "Mail %s could not be built or sent; failed for good",
             row.id,
             extra=about(row),
         )
-        db.session.rollback()
         finish(row, "failed", error)
     else:
         row_id = row.id  # read now: a failed commit leaves the row unreadable
