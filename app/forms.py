@@ -49,7 +49,7 @@ def deliverable(form, field):
     """
     if not isinstance(field.data, str) or current_app.config["MAIL_SMTPUTF8"]:
         return
-    local, at, _ = field.data.rpartition("@")
+    local, at, domain = field.data.rpartition("@")
     if at and not local.isascii():
         raise ValidationError(
             _(
