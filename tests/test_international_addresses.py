@@ -128,3 +128,36 @@ def test_reset_request_beyond_ascii_is_sent_with_smtputf8(
     assert recipients == ["josé@example.com"]
     assert "SMTPUTF8" in server.mail_options[0]
     assert "/reset_password/" in message.get_body(("plain",)).get_content()
+
+
+@pytest.mark.parametrize(
+    ("submitted", "answer"),
+    [("\u212aevin@example.org", 302), ("kevın@example.org", 200)],
+    ids=["kelvin-sign", "dotless-i"],
+)
+def test_reset_request_checks_the_address_it_would_match(
+    client, make_user, outbox, submitted, answer
+):
+    """A spelling that folds to an ASCII account is taken; one that can't is refused."""
+    make_user("kevin", email="kevin@example.org")
+    response = client.post("/reset_password_request", data={"email": submitted})
+    assert response.status_code == answer
+    if answer == 200:
+        assert field_error(response, "email") == UNDELIVERABLE
+        assert outbox == []
+    else:
+        assert [message.send_to for message in outbox] == [{"kevin@example.org"}]
+
+
+@pytest.mark.parametrize("taken", [False, True], ids=["fresh", "taken"])
+def test_registration_refuses_a_wide_spelling_whether_taken_or_not(
+    app, client, make_user, outbox, taken
+):
+    """Fullwidth letters before the @ get the same refusal, so nothing is revealed."""
+    if taken:
+        make_user("susan", email="susan@example.org")
+    typed = "\uff53\uff55\uff53\uff41\uff4e@example.org"
+    response = client.post("/register", data=registration(typed, username="nina"))
+    assert response.status_code == 200
+    assert field_error(response, "email") == UNDELIVERABLE
+    assert outbox == []
