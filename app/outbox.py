@@ -392,7 +392,8 @@ def wire_bytes(message: Message, smtputf8: bool) -> bytes:
     Flask-Mail's own serialiser can't write a local part beyond ASCII at all.
     """
     mime = EmailMessage(policy=policy.SMTPUTF8 if smtputf8 else policy.SMTP)
-    mime["Subject"] = str(message.subject)
+    if message.subject:
+        mime["Subject"] = str(message.subject)
     mime["From"] = message.sender
     mime["To"] = ", ".join(message.recipients)
     mime["Date"] = formatdate(message.date, localtime=True)
