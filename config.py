@@ -63,6 +63,10 @@ class Config:
     MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER") or "microblog@localhost"
     MAIL_TIMEOUT = env_int("MAIL_TIMEOUT", 10)
     MAIL_MAX_ATTEMPTS = env_int("MAIL_MAX_ATTEMPTS", 8)
+    # Whether the mail server (relay) speaks SMTPUTF8, so addresses with letters
+    # beyond ASCII before the @ may be registered. Off: the forms refuse them
+    # (a domain beyond ASCII is fine either way: it is sent IDNA-encoded).
+    MAIL_SMTPUTF8 = env_bool("MAIL_SMTPUTF8")
     # "thread": each app process delivers queued mail itself; "worker": only
     # `flask mail worker` does; "inline": after each request (tests).
     MAIL_DELIVERY = os.environ.get("MAIL_DELIVERY") or "thread"

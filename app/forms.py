@@ -3,6 +3,7 @@
 import unicodedata
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -41,6 +42,31 @@ def fits_as_address(form, field):
         raise ValidationError(_("This address is too long."))
 
 
+UNDELIVERABLE = _l(
+    "This address has letters outside English in the part before @, which our mail "
+    "server can't deliver to. Please use another address."
+)
+
+
+def deliverable(compared: bool = False):
+    """Refuse letters beyond ASCII before the @, unless the relay speaks SMTPUTF8.
+
+    A domain beyond ASCII is fine (it is sent IDNA-encoded). compared: check the
+    form addresses are compared in, for a reset request, which mails the stored
+    address it matches: one of those can be ASCII only if this is.
+    """
+
+    def check(form, field):
+        if field.errors or current_app.config["MAIL_SMTPUTF8"]:
+            return  # one reason at a time
+        address = normalize_email(field.data) if compared else field.data
+        local, at, domain = address.rpartition("@")
+        if at and not local.isascii():
+            raise ValidationError(UNDELIVERABLE)
+
+    return check
+
+
 def address_field(label) -> StringField:
     """An email address someone types: trimmed, checked, no longer than it may be."""
     return StringField(
@@ -51,6 +77,7 @@ def address_field(label) -> StringField:
             no_control_characters,
             Email(),
             fits_as_address,
+            deliverable(),
         ],
         filters=[strip_spaces],
         render_kw={"autocomplete": "email"},
@@ -189,7 +216,12 @@ class ResetPasswordRequestForm(Form):
 
     email = StringField(
         _l("Email"),
-        [DataRequired(REQUIRED), Length(max=254), no_control_characters],
+        [
+            DataRequired(REQUIRED),
+            Length(max=254),
+            no_control_characters,
+            deliverable(compared=True),
+        ],
         filters=[strip_spaces],
         render_kw={"autocomplete": "email"},
     )

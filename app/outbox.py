@@ -5,8 +5,13 @@ import os
 import smtplib
 import threading
 from datetime import timedelta
+from email import policy
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import formatdate, parseaddr
 
 import click
+import idna
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import Flask, current_app, g, has_app_context
@@ -29,6 +34,7 @@ POLL_SECONDS = 5.0
 # SMTP connection instead of costing a connection each.
 GATHER_SECONDS = 0.25
 MAX_BACKOFF = timedelta(hours=1)
+REPORT_SUBJECT = "[Microblog] Failure"
 _wakeup = threading.Event()
 # Set on shutdown: senders finish the message in hand, release the rest, stop.
 _stopping = threading.Event()
@@ -234,19 +240,32 @@ def claim_due(limit: int) -> list[OutboxMessage]:
 
 
 def deliver(row: OutboxMessage, mailer: "Mailer") -> None:
-    """Send one claimed message and record the outcome."""
+    """Send one claimed message and record the outcome, whatever goes wrong."""
     if row.expires_at is not None and row.expires_at <= utcnow():
         return finish(row, "expired")
-    message = message_for(row)
-    if message is None:
-        return finish(row, "dropped")
     try:
+        message = message_for(row)
+        if message is None:
+            return finish(row, "dropped")
         mailer.send(message)
+    except (Unreachable, *UNAVAILABLE):
+        raise
     except PermanentFailure as error:
-        log.error("Mail %s rejected for good: %s", row.id, error)
+        log.error("Mail %s rejected for good: %s", row.id, error, extra=about(row))
         finish(row, "failed", error)
     except (OSError, smtplib.SMTPException) as error:
         retry_later([row], error)
+    except Exception as error:
+        # A bug or data no retry can fix (a row that can't be rendered, an
+        # address the library can't write): this message fails, once, and the
+        # rest of the batch goes on instead of all of it waiting for the lease.
+        db.session.rollback()  # whatever it left half done; the report is separate
+        log.exception(
+            "Mail %s could not be built or sent; failed for good",
+            row.id,
+            extra=about(row),
+        )
+        finish(row, "failed", error)
     else:
         row_id = row.id  # read now: a failed commit leaves the row unreadable
         try:
@@ -302,7 +321,14 @@ class Mailer:
             except (OSError, smtplib.SMTPException) as error:
                 raise Unreachable(error) from error
         try:
-            self.smtp.sendmail(message.sender, message.send_to, message.as_bytes())
+            self.smtp.ehlo_or_helo_if_needed()
+            sender, recipients, smtputf8 = envelope(message, self.smtp)
+            options = ["SMTPUTF8"] if smtputf8 else []
+            self.smtp.sendmail(
+                sender, recipients, wire_bytes(message, smtputf8), options
+            )
+        except PermanentFailure:
+            raise
         except smtplib.SMTPRecipientsRefused as error:
             codes = [code for code, _ in error.recipients.values()]
             if all(code >= 500 for code in codes):
@@ -315,7 +341,8 @@ class Mailer:
             if error.smtp_code == 421:  # the server is closing the connection
                 self.close()
             raise
-        except (OSError, smtplib.SMTPException):
+        except Exception:
+            # Broken, or left mid-transaction: the next message starts afresh.
             self.close()
             raise
 
@@ -329,6 +356,57 @@ class Mailer:
                 smtp.close()
 
 
+def envelope(message: Message, smtp: smtplib.SMTP) -> tuple[str, list[str], bool]:
+    """Sender, recipients and whether SMTPUTF8 is needed; domains IDNA-encoded.
+
+    The addresses are rewritten in message too, so its headers match the
+    envelope. A local part beyond ASCII needs SMTPUTF8; a server without it
+    can never take the message (PermanentFailure), so it is not retried.
+    """
+    name, sender = parseaddr(message.sender)
+    sender = ascii_domain(sender)
+    message.sender = str(Address(name, addr_spec=sender)) if name else sender
+    message.recipients = [ascii_domain(address) for address in message.recipients]
+    recipients = [ascii_domain(address) for address in message.send_to]
+    wide = [address for address in (sender, *recipients) if not address.isascii()]
+    if wide and not smtp.has_extn("smtputf8"):
+        raise PermanentFailure(
+            f"{', '.join(wide)}: letters beyond ASCII before the @, and the mail "
+            "server does not offer SMTPUTF8"
+        )
+    return sender, recipients, bool(wide)
+
+
+def ascii_domain(address: str) -> str:
+    """address with its domain in IDNA (josé@bücher.example: josé@xn--bcher-kva...)."""
+    local, at, domain = address.rpartition("@")
+    if not at or domain.isascii():
+        return address
+    try:
+        domain = idna.encode(domain, uts46=True).decode("ascii")
+    except idna.IDNAError as error:
+        raise PermanentFailure(f"{address}: not a valid domain ({error})") from error
+    return f"{local}@{domain}"
+
+
+def wire_bytes(message: Message, smtputf8: bool) -> bytes:
+    """message as the server gets it: headers in UTF-8 under SMTPUTF8, else ASCII.
+
+    Flask-Mail's own serialiser can't write a local part beyond ASCII at all.
+    """
+    mime = EmailMessage(policy=policy.SMTPUTF8 if smtputf8 else policy.SMTP)
+    if message.subject:
+        mime["Subject"] = str(message.subject)
+    mime["From"] = message.sender
+    mime["To"] = ", ".join(message.recipients)
+    mime["Date"] = formatdate(message.date, localtime=True)
+    mime["Message-ID"] = message.msgId
+    mime.set_content(message.body or "")
+    if message.html:
+        mime.add_alternative(message.html, subtype="html")
+    return mime.as_bytes()
+
+
 def console_copy(message: Message) -> str:
     """A readable copy of message for the terminal, when no server is set."""
     return (
@@ -337,6 +415,11 @@ def console_copy(message: Message) -> str:
         f"Subject: {message.subject}\n\n{message.body}\n"
         "----- end of mail -----\n"
     )
+
+
+def about(row: OutboxMessage) -> dict:
+    """Log extras for a message's failure: whether it is itself an error report."""
+    return {"failed_report": row.kind == "email" and row.subject == REPORT_SUBJECT}
 
 
 def retry_later(rows: list[OutboxMessage], error: Exception) -> None:
@@ -349,7 +432,11 @@ def retry_later(rows: list[OutboxMessage], error: Exception) -> None:
             continue
         if row.attempts >= most:
             log.error(
-                "Mail %s given up after %s tries: %r", row.id, row.attempts, error
+                "Mail %s given up after %s tries: %r",
+                row.id,
+                row.attempts,
+                error,
+                extra=about(row),
             )
             record(row, "failed", error)
             continue
@@ -402,6 +489,9 @@ class ErrorMailHandler(logging.Handler):
     def __init__(self, app: Flask):
         super().__init__()
         self.app = app
+        # A report that can't be delivered is logged, not reported again: the
+        # next report would go to the same addresses, and so on every pass.
+        self.addFilter(lambda record: not getattr(record, "failed_report", False))
         self.setFormatter(logging.Formatter("%(asctime)s %(name)s\n%(message)s"))
 
     def emit(self, record: logging.LogRecord) -> None:
@@ -412,7 +502,7 @@ class ErrorMailHandler(logging.Handler):
                     sa.insert(OutboxMessage).values(
                         kind="email",
                         recipients=",".join(self.app.config["ADMINS"]),
-                        subject="[Microblog] Failure",
+                        subject=REPORT_SUBJECT,
                         text_body=self.format(record),
                         status="pending",
                         attempts=0,

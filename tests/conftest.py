@@ -238,23 +238,27 @@ class Inbox:
     def __init__(self):
         self.messages = []
         self.peers = []
+        self.mail_options = []
 
     async def handle_DATA(self, server, session, envelope):
-        """Keep each message with its envelope recipients and the sender's port."""
+        """Keep each message with its envelope, and the sender's port."""
         message = message_from_bytes(envelope.original_content, policy=policy.default)
         self.messages.append((envelope.rcpt_tos, message))
         self.peers.append(session.peer)
+        self.mail_options.append(envelope.mail_options)
         return "250 Message accepted for delivery"
 
 
 @pytest.fixture
 def start_smtp():
-    """Start real SMTP servers (aiosmtpd on loopback) with any handler."""
+    """Start real SMTP servers (aiosmtpd on loopback) with any handler and options."""
     controllers = []
 
-    def start(handler=None, port=None):
+    def start(handler=None, port=None, **options):
         handler = Inbox() if handler is None else handler
-        controller = Controller(handler, hostname="127.0.0.1", port=port or free_port())
+        controller = Controller(
+            handler, hostname="127.0.0.1", port=port or free_port(), **options
+        )
         controller.start()
         controllers.append(controller)
         handler.port = controller.port

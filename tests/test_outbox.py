@@ -549,3 +549,122 @@ def retried_rows(app) -> int:
             OutboxMessage.status == "pending", OutboxMessage.last_error.is_not(None)
         )
         return db.session.scalar(waiting)
+
+
+@pytest.fixture
+def reports():
+    """Queue error reports from app for ADMINS, as production does (app's logger)."""
+    logger = logging.getLogger("app")
+    handlers = []
+
+    def start(app):
+        handler = ErrorMailHandler(app)
+        handler.setLevel(logging.ERROR)
+        logger.addHandler(handler)
+        handlers.append(handler)
+
+    yield start
+    for handler in handlers:
+        logger.removeHandler(handler)
+
+
+def report_count() -> int:
+    """How many error reports the outbox holds (call inside an app context)."""
+    query = sa.select(sa.func.count()).where(
+        OutboxMessage.subject == outbox.REPORT_SUBJECT
+    )
+    return db.session.scalar(query)
+
+
+def test_undeliverable_address_fails_alone_and_the_batch_goes_on(
+    make_app, start_smtp, reports
+):
+    """A local part beyond ASCII, to a server without SMTPUTF8: failed once, alone."""
+    server = start_smtp(Mailbox(), enable_SMTPUTF8=False)
+    app = mail_app(make_app, server.port, ADMINS=["admin@example.org"])
+    reports(app)
+    good = [queue_email(app, to=f"friend{n}@example.org") for n in range(3)]
+    bad = queue_email(app, to="josé@example.com")
+    good.append(queue_email(app, to="friend3@example.org"))
+
+    with app.app_context():
+        assert deliver_due() == 6  # the five, then the report it caused
+        row = get_row(bad)
+        assert row.status == "failed"
+        assert row.attempts == 1
+        assert "SMTPUTF8" in row.last_error
+        assert row.locked_until is None
+        assert all(get_row(row_id).status == "sent" for row_id in good)
+        assert report_count() == 1
+
+        make_due()
+        assert deliver_due() == 0
+        row = get_row(bad)
+        assert (row.status, row.attempts) == ("failed", 1)
+        assert report_count() == 1
+    recipients = [envelope for envelope, _ in server.messages]
+    assert sorted(recipients) == [
+        ["admin@example.org"],
+        *([f"friend{n}@example.org"] for n in range(4)),
+    ]
+
+
+def test_a_message_that_cannot_be_built_fails_alone(
+    make_app, start_smtp, reports, caplog
+):
+    """A row the composer can't render is failed with a traceback; the rest go."""
+    server = start_smtp(Mailbox())
+    app = mail_app(make_app, server.port, ADMINS=["admin@example.org"])
+    reports(app)
+    user_id = add_user(app)
+    before = queue_email(app, to="friend@example.org")
+    with app.app_context():
+        # As an older version queued the notice: without "when", it can't render.
+        queue(
+            kind="email_changed",
+            user_id=user_id,
+            recipients=ADDRESS,
+            expires_at=utcnow() + timedelta(days=1),
+            details={"recipient": ADDRESS},
+        )
+        db.session.commit()
+        broken = db.session.scalar(sa.select(sa.func.max(OutboxMessage.id)))
+    after = queue_email(app, to="other@example.org")
+
+    with app.app_context(), caplog.at_level(logging.ERROR, logger="app.outbox"):
+        assert deliver_due() == 4  # the three, then the report
+        row = get_row(broken)
+        assert (row.status, row.attempts) == ("failed", 1)
+        assert "KeyError" in row.last_error
+        assert get_row(before).status == get_row(after).status == "sent"
+        make_due()
+        assert deliver_due() == 0  # the broken row is not tried again
+        assert get_row(broken).attempts == 1
+        assert report_count() == 1
+    [failure] = [r for r in caplog.records if f"Mail {broken} " in r.getMessage()]
+    assert failure.exc_info is not None  # the traceback is in the log
+    recipients = sorted(envelope for envelope, _ in server.messages)
+    assert recipients == [
+        ["admin@example.org"],
+        ["friend@example.org"],
+        ["other@example.org"],
+    ]
+
+
+def test_undeliverable_report_is_not_reported_again(make_app, start_smtp, reports):
+    """A report to an address the server can't take fails once, with no new report."""
+    server = start_smtp(Mailbox(), enable_SMTPUTF8=False)
+    app = mail_app(make_app, server.port, ADMINS=["josé@example.org"])
+    reports(app)
+    queue_email(app, to="josé@example.com")
+
+    with app.app_context():
+        assert deliver_due() == 2  # the message, then the report it caused
+        assert report_count() == 1
+        for _ in range(2):
+            make_due()
+            deliver_due()
+        assert report_count() == 1
+        statuses = db.session.scalars(sa.select(OutboxMessage.status)).all()
+        assert statuses == ["failed", "failed"]
+    assert server.messages == []
