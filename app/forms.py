@@ -212,7 +212,7 @@ class PostForm(Form):
 
 
 class ResetPasswordRequestForm(Form):
-    """The address to send a reset link to; any text gets the same answer."""
+    """The address to send a reset link to; every address gets the same answer."""
 
     email = StringField(
         _l("Email"),
