@@ -3,10 +3,9 @@
 import logging
 import os
 import secrets
-from functools import lru_cache
 from logging.handlers import RotatingFileHandler
 
-from flask import Flask, has_request_context, request, url_for
+from flask import Flask, request
 from flask_babel import lazy_gettext
 from flask_bootstrap import Bootstrap5
 from flask_limiter import Limiter
@@ -102,38 +101,12 @@ def create_app(config_class: type = Config) -> Flask:
     if app.debug and not app.config["MAIL_SERVER"]:
         devmail.init_app(app)
     app.after_request(set_security_headers)
-    app.jinja_env.globals["url_for"] = template_url_for
+    app.jinja_env.globals["url_for"] = fragments.template_url_for
     outbox.init_app(app)
     redact.init_app(app)
     configure_logging(app)
     health.init_app(app)  # may log, so after the log file is set up
     return app
-
-
-def template_url_for(endpoint: str, **values) -> str:
-    """Templates' url_for: each link of a page built once per process.
-
-    A path depends only on the endpoint, its values and where the app is
-    mounted, and the URL map is fixed once the app serves; building one costs
-    some 10 µs and a page has a dozen. Absolute URLs (mail), relative endpoints
-    and anything outside a request are built each time, by url_for itself.
-    """
-    if (
-        endpoint.startswith(".")
-        or any(name.startswith("_") for name in values)
-        or not has_request_context()
-    ):
-        return url_for(endpoint, **values)
-    try:
-        return built_path(request.root_path, endpoint, tuple(sorted(values.items())))
-    except TypeError:  # a value that cannot be a key (a list of query values)
-        return url_for(endpoint, **values)
-
-
-@lru_cache(maxsize=4096)
-def built_path(root: str, endpoint: str, values: tuple) -> str:
-    """url_for's path for endpoint and values under root."""
-    return url_for(endpoint, **dict(values))
 
 
 def check_settings(app: Flask) -> None:

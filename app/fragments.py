@@ -1,126 +1,278 @@
-"""Parts of pages rendered once per process and stored (key-based fragment caching).
+"""The page store: parts of pages rendered once per process and kept per app.
 
-Listed posts, the top bar, the language switcher and blank form pages. A
-stored part is the same for every reader but for the CSRF token, which each
-reader's own replaces on the way out. Its key holds everything it shows: the
-template, the reader's language, where the app is mounted and the values the
-caller passes. A changed value (a renamed user, another page, a new "3 minutes
-ago") is a new key, never a stale entry, so nothing needs expiring.
+Key-based fragment caching, as Rails does it. The rule of what may be stored:
+a stored part's bytes depend only on its key, which is the template, the
+reader's language, where the app is mounted and the values PARTS lists for the
+template. Anything else a part shows for one request is a slot (SLOTS: the
+CSRF token, the page to come back to): a stored part holds a marker, filled in,
+escaped, with each reader's own value on the way out. A whole page that shows
+anything of its reader (the top bar's name, the "confirm your address" banner,
+a flashed message, a link back to its own query) is never stored.
+
+Keys hold nothing that grows with traffic (no paths, no tokens) and every store
+is bounded (STORES), old keys falling out. A changed value (a renamed user, a
+new "3 minutes ago") is a new key, never a stale entry, so nothing expires.
+While templates auto-reload (`make run`), nothing is stored: storing().
+tests/test_page_store.py renders every part in PARTS for different readers
+and proves the rule holds.
 """
 
-from collections.abc import Iterable
-from functools import lru_cache
+import json
+import os
+import threading
+from collections.abc import Callable, Iterable
+from contextvars import ContextVar
+from pathlib import Path
+from typing import NamedTuple
 
 import sqlalchemy as sa
-from flask import Flask, current_app, render_template, request, session
+from flask import (
+    Flask,
+    current_app,
+    get_flashed_messages,
+    has_request_context,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from jinja2 import pass_context
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from app.i18n import current_locale, time_ago
 from app.models import utcnow
 
-# Stands in for the CSRF token in a stored part; no rendered page contains it.
-CSRF_SLOT = "\x00csrf-token\x00"
-# Keys come from paths and usernames, so the store is bounded: old keys fall out.
-STORED_FRAGMENTS = 2048
+
+class Part(NamedTuple):
+    """A stored template: the store that keeps it and what its key holds."""
+
+    store: str
+    key: tuple[str, ...]  # besides the template, language and mount point
+    page: bool = False  # a whole page: stored only when it shows nothing of its reader
+
+
+PARTS = {
+    # The top bar: the page's endpoint (None: none of its links) and reader's name.
+    "_navbar.html": Part("top bar", ("endpoint", "username")),
+    "_language_switcher.html": Part("switcher", ()),
+    "_post.html": Part("posts", ("post", "when")),
+    "_post_form.html": Part("form pages", ("endpoint", "form")),
+    "auth/login.html": Part("form pages", ("endpoint", "form", "title"), page=True),
+    "auth/register.html": Part("form pages", ("endpoint", "form", "title"), page=True),
+    "auth/reset_password_request.html": Part(
+        "form pages", ("endpoint", "form", "title"), page=True
+    ),
+}
+# Each store and the most entries it keeps per process. The top bar holds a
+# few per reader (their pages, and any other); paths and posts one per link or
+# post shown, so deep browsing cycles them (docs/benchmarks.md, "browse").
+STORES = {
+    "top bar": 2048,
+    "switcher": 16,
+    "posts": 4096,
+    "form pages": 64,
+    "paths": 4096,  # templates' url_for
+}
+
+
+def next_url() -> str:
+    """The page's own path and query: where the language switcher comes back to."""
+    return request.full_path if request.query_string else request.path
+
+
+# Per-request values a stored part may show, and how each is found.
+SLOTS = {"csrf_token": generate_csrf, "next_url": next_url}
+# What a stored part holds for each slot; no rendered value contains one.
+MARKERS = {name: f"\x00{name}\x00" for name in SLOTS}
+# True while a part renders to be stored: slots give markers, inner parts stay so.
+RENDERING = ContextVar("rendering_for_the_page_store", default=False)
+
+
+def storing(app: Flask) -> bool:
+    """Whether stores keep what they make: not while templates are being edited."""
+    return not app.jinja_env.auto_reload
+
+
+class Store:
+    """A bounded LRU of rendered parts (or paths), with hit and miss counters."""
+
+    def __init__(self, app: Flask, maxsize: int):
+        self.app, self.maxsize = app, maxsize
+        self.entries: dict = {}  # oldest first: a hit moves its key to the end
+        self.hits = self.misses = 0
+        self.lock = threading.Lock()
+
+    def get(self, key, make: Callable, *args, **kwargs):
+        """key's stored value, made with make(*args, **kwargs) and kept if new."""
+        if not storing(self.app):
+            return make(*args, **kwargs)
+        with self.lock:
+            value = self.entries.pop(key, None)
+            if value is not None:
+                self.hits += 1
+                self.entries[key] = value
+                return value
+        value = make(*args, **kwargs)
+        with self.lock:
+            self.misses += 1
+            while len(self.entries) >= self.maxsize:
+                del self.entries[next(iter(self.entries))]
+            self.entries[key] = value
+        return value
+
+    def stats(self) -> dict:
+        """The counters and the fill, for the bench."""
+        return {
+            "hits": self.hits,
+            "misses": self.misses,
+            "entries": len(self.entries),
+            "maxsize": self.maxsize,
+            "characters": sum(len(value) for value in self.entries.values()),
+        }
 
 
 def init_app(app: Flask) -> None:
-    """Give templates fragment() and posts_html()."""
-    app.extensions["fragments"] = lru_cache(maxsize=STORED_FRAGMENTS)(render_once)
+    """The app's stores; templates' fragment(), posts_html() and slot globals."""
+    app.extensions["page_store"] = {
+        name: Store(app, size) for name, size in STORES.items()
+    }
     app.add_template_global(fragment)
     app.add_template_global(posts_html)
+    # After Flask-WTF's own csrf_token(), which this one replaces.
+    for name, value in SLOTS.items():
+        app.jinja_env.globals[name] = slot(name, value)
+
+
+def stores(app: Flask) -> dict[str, Store]:
+    """The app's stores by name."""
+    return app.extensions["page_store"]
+
+
+def slot(name: str, value: Callable[[], str]) -> Callable[[], str]:
+    """A template global: this request's value, or its marker in a part being stored."""
+
+    def template_global() -> str:
+        return MARKERS[name] if RENDERING.get() else value()
+
+    template_global.__name__ = name
+    return template_global
+
+
+def render_for_store(template: str, **context) -> str:
+    """template rendered as a store keeps it: its slots (and inner parts') markers."""
+    token = RENDERING.set(True)
+    try:
+        return render_template(template, **context)
+    finally:
+        RENDERING.reset(token)
+
+
+def served(html: str) -> Markup:
+    """A stored part as this request shows it: its slots filled (inside a part
+    being stored, left for the outer part's own filling)."""
+    if "\x00" in html and not RENDERING.get():
+        for name, marker in MARKERS.items():
+            html = html.replace(marker, escape(SLOTS[name]()))
+    return Markup(html)  # noqa: S704 (rendered templates and escaped values)
+
+
+def key_of(template: str, values: dict) -> tuple:
+    """The store key of template's part for values (exactly PARTS' names)."""
+    names = PARTS[template].key
+    if values.keys() != set(names):
+        raise TypeError(f"{template}'s key is {names}, not {tuple(values)}")
+    return (template, current_locale(), request.script_root) + tuple(
+        values[name] for name in names
+    )
 
 
 def fragment(template: str, **values) -> Markup:
-    """template rendered with values, stored.
-
-    Only for templates that use nothing of the request but values, the
-    language, url_for and csrf_token(): the top bar, the language switcher.
-    """
-    if current_app.jinja_env.auto_reload:  # templates being edited: show changes
-        return Markup(render_template(template, **values))  # noqa: S704 (escaped)
-    store = current_app.extensions["fragments"]
-    key = tuple(sorted(values.items()))
-    html = store(template, current_locale(), request.script_root, key)
-    return Markup(with_token(html))  # noqa: S704 (a rendered template: escaped)
-
-
-def render_once(template: str, locale: str, root: str, values: tuple) -> str:
-    """template rendered with values (locale and root: the request's, the key's)."""
-    return with_slot(render_template(template, **dict(values)))
-
-
-def with_slot(html: str) -> str:
-    """html with this request's CSRF token made a slot for any reader's."""
-    return html.replace(generate_csrf(), CSRF_SLOT) if "csrf_token" in html else html
-
-
-def with_token(html: str) -> str:
-    """A stored html with this reader's own CSRF token in its slots."""
-    return html.replace(CSRF_SLOT, generate_csrf()) if CSRF_SLOT in html else html
+    """template's stored part for values (its key: PARTS), the reader's slots filled."""
+    store = stores(current_app)[PARTS[template].store]
+    key = key_of(template, values)
+    return served(store.get(key, render_for_store, template, **values))
 
 
 @pass_context
 def posts_html(context, posts: Iterable[sa.Row]) -> Markup:
-    """Listed posts (app.pagination rows) as HTML, each from _post.html."""
+    """Listed posts (app.pagination rows) as HTML, each a stored _post.html."""
     # The render's own request and locale: the proxies cost a lookup a post.
-    root = context["request"].root_path
+    root = context["request"].script_root
     locale = context["current_locale"]
+    store = stores(current_app)["posts"]
     rows, now = list(posts), utcnow()
     fields = rows[0]._fields if rows else ()  # every row has the same columns
-    html = "\n".join(
-        rendered_post(
-            fields, tuple(post), time_ago(post.timestamp, locale, now), locale, root
-        )
-        for post in rows
-    )
-    # Rendered fragments, escaped already: Markup.join would escape each anew.
-    return Markup(html)  # noqa: S704
+    html = []
+    for row in rows:
+        post, when = tuple(row), time_ago(row.timestamp, locale, now)
+        key = ("_post.html", locale, root, fields, post, when)  # PARTS' key
+        html.append(store.get(key, render_post, fields, post, when))
+    return served("\n".join(html))
 
 
-@lru_cache(maxsize=4096)
-def rendered_post(
-    fields: tuple, values: tuple, when: str, locale: str, root: str
-) -> Markup:
-    """_post.html for these values, rendered once (key-based fragment caching).
-
-    The key holds everything the fragment shows: a renamed author, a changed
-    address, another language or a new "3 minutes ago" is a new key, never a
-    stale entry, so nothing needs expiring; old keys fall out of the LRU.
-    """
+def render_post(fields: tuple, values: tuple, when: str) -> str:
+    """_post.html for one post's values, as the store keeps it."""
     post = dict(zip(fields, values, strict=True))
-    html = render_template("_post.html", post=post, when=when)
-    return Markup(html)  # noqa: S704 (a rendered template: escaped already)
+    return render_for_store("_post.html", post=post, when=when)
 
 
 def blank_form_page(template: str, form_class: type, **context) -> str:
-    """The page (or fragment) with a blank form_class form, rendered once per process.
+    """The page (or part) with a blank form_class form, stored per endpoint.
 
-    Without pending messages it is the same page for every visitor but for the
-    CSRF token, so later visitors get the stored page with their own token
-    filled in. These pages take the anonymous traffic (and bots') that rate
-    limits on POST don't see, and building the form and rendering it were half
-    of such a request (docs/benchmarks.md). Only for templates whose blank
-    page depends on nothing but the request path and the given context.
+    A blank sign-in page is the same for every visitor but for the slots, so
+    later visitors get the stored page. These pages take the anonymous traffic
+    (and bots') that rate limits on POST don't see, and building the form and
+    rendering it were half of such a request (docs/benchmarks.md). A whole page
+    (PARTS: page) that would show its reader anything is rendered afresh.
+    """
+    if PARTS[template].page and shows_reader():
+        return render_template(template, form=form_class(), **context)
+    values = context | {"endpoint": request.endpoint, "form": form_class}
+    store = stores(current_app)["form pages"]
+    key = key_of(template, values)
+    return served(store.get(key, render_blank, template, form_class, context))
+
+
+def shows_reader() -> bool:
+    """Whether a whole page would show something of this reader."""
+    return bool(
+        current_user.is_authenticated  # the top bar's name, the address banner
+        or get_flashed_messages()  # the page keeps them for its own render
+        or request.query_string  # a query the page might read (?next=...)
+    )
+
+
+def render_blank(template: str, form_class: type, context: dict) -> str:
+    """template with a blank form, as the store keeps it."""
+    return render_for_store(template, form=form_class(), **context)
+
+
+def template_url_for(endpoint: str, **values) -> str:
+    """Templates' url_for: each link of a page built once per process.
+
+    A path depends only on the endpoint, its values and where the app is
+    mounted, and the URL map is fixed once the app serves; building one costs
+    some 10 µs and a page has a dozen. Absolute URLs (mail), relative endpoints,
+    emailed links' tokens and anything outside a request are built each time.
     """
     if (
-        "_flashes" in session
-        or request.query_string  # the page links back to its own URL
-        or current_app.jinja_env.auto_reload
+        endpoint.startswith(".")
+        or "token" in values
+        or any(name.startswith("_") for name in values)
+        or not has_request_context()
     ):
-        return render_template(template, form=form_class(), **context)
-    pages = current_app.extensions.setdefault("blank_form_pages", {})
-    key = (
-        template,
-        current_locale(),
-        request.script_root,
-        request.path,
-        tuple(sorted(context.items())),
-    )
-    if key not in pages:
-        page = render_template(template, form=form_class(), **context)
-        pages[key] = with_slot(page)
-        return page
-    return with_token(pages[key])
+        return url_for(endpoint, **values)
+    key = (request.script_root, endpoint, tuple(sorted(values.items())))
+    try:
+        return stores(current_app)["paths"].get(key, url_for, endpoint, **values)
+    except TypeError:  # a value that cannot be a key (a list of query values)
+        return url_for(endpoint, **values)
+
+
+def write_stats(app: Flask) -> None:
+    """This process's store counters as JSON in PAGE_STORE_STATS_DIR, if set."""
+    directory = app.config.get("PAGE_STORE_STATS_DIR")
+    if directory:
+        stats = {name: store.stats() for name, store in stores(app).items()}
+        Path(directory, f"{os.getpid()}.json").write_text(json.dumps(stats))

@@ -15,7 +15,8 @@ from functools import cache
 import sqlalchemy as sa
 from flask import current_app, request
 
-from app import db, template_url_for
+from app import db
+from app.fragments import template_url_for
 from app.models import NEWEST_FIRST, Post, Timeline, User, read
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -4,6 +4,7 @@ import re
 
 import pytest
 
+from app.fragments import stores
 from tests.conftest import PASSWORD
 from tests.test_errors import REFERER, add_user, csrf_token
 
@@ -39,7 +40,7 @@ def test_pages_are_kept_apart(csrf_app):
         pages = [csrf_app.test_client().get(path).text for path in PAGES]
         titles = [re.search(r"<title>(.*?) · ", page)[1] for page in pages]
         assert titles == expected
-    assert len(csrf_app.extensions["blank_form_pages"]) == len(PAGES)
+    assert len(stores(csrf_app)["form pages"].entries) == len(PAGES)
 
 
 def test_stored_page_token_signs_its_visitor_in(csrf_app):
