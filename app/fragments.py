@@ -121,6 +121,11 @@ class Store:
             self.entries[key] = value
         return value
 
+    def clear(self) -> None:
+        """Forget every entry (the counters stay)."""
+        with self.lock:
+            self.entries.clear()
+
     def stats(self) -> dict:
         """The counters and the fill, for the bench."""
         return {
@@ -139,9 +144,11 @@ def init_app(app: Flask) -> None:
     }
     app.add_template_global(fragment)
     app.add_template_global(posts_html)
-    # After Flask-WTF's own csrf_token(), which this one replaces.
-    for name, value in SLOTS.items():
-        app.jinja_env.globals[name] = slot(name, value)
+    # Replacing Flask-WTF's csrf_token(), a global and a context value: after
+    # csrf.init_app, so this context processor's value is the later one.
+    globals_ = {name: slot(name, value) for name, value in SLOTS.items()}
+    app.jinja_env.globals.update(globals_)
+    app.context_processor(lambda: globals_)
 
 
 def stores(app: Flask) -> dict[str, Store]:
