@@ -122,3 +122,5 @@ class Config:
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
     BOOTSTRAP_SERVE_LOCAL = True  # no CDN: pages work offline, nothing third-party
     LOG_DIR = os.environ.get("LOG_DIR") or os.path.join(basedir, "logs")
+    # For the bench: each gunicorn worker writes its page stores' counters here at exit.
+    PAGE_STORE_STATS_DIR = os.environ.get("PAGE_STORE_STATS_DIR")

@@ -14,13 +14,18 @@ workers = int(os.environ.get("WEB_CONCURRENCY") or len(os.sched_getaffinity(0)))
 
 
 def worker_exit(server, worker):
-    """On a graceful stop, let the mail thread finish (and record) what it sends."""
+    """On a graceful stop: the mail thread finishes what it sends; store counters."""
     from app.outbox import stop_thread
 
     # Inside the graceful timeout, after which the arbiter kills the worker; a
     # message still unfinished then is sent again after its lease (README "Deploy").
     if not stop_thread(timeout=max(1.0, server.cfg.graceful_timeout - 2)):
         server.log.warning("Mail thread still sending at exit; its lease will retry")
+    # The arbiter calls this too, for a worker already gone: only the worker's own app.
+    if getattr(worker, "wsgi", None) is not None and worker.pid == os.getpid():
+        from app.fragments import write_stats
+
+        write_stats(worker.wsgi)  # PAGE_STORE_STATS_DIR, when the bench sets it
 
 
 def loaded_redact():

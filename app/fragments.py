@@ -4,17 +4,17 @@ Key-based fragment caching, as Rails does it. The rule of what may be stored:
 a stored part's bytes depend only on its key, which is the template, the
 reader's language, where the app is mounted and the values PARTS lists for the
 template. Anything else a part shows for one request is a slot (SLOTS: the
-CSRF token, the page to come back to): a stored part holds a marker, filled in,
-escaped, with each reader's own value on the way out. A whole page that shows
-anything of its reader (the top bar's name, the "confirm your address" banner,
-a flashed message, a link back to its own query) is never stored.
+CSRF token, the page to come back to, the reader's profile link): a stored
+part holds a marker, filled in, escaped, with each reader's own value on the
+way out. A whole page that shows anything of its reader (the "confirm your
+address" banner, a flashed message) is never stored.
 
-Keys hold nothing that grows with traffic (no paths, no tokens) and every store
-is bounded (STORES), old keys falling out. A changed value (a renamed user, a
-new "3 minutes ago") is a new key, never a stale entry, so nothing expires.
-While templates auto-reload (`make run`), nothing is stored: storing().
-tests/test_page_store.py renders every part in PARTS for different readers
-and proves the rule holds.
+Keys hold nothing that grows with traffic (no paths, no tokens, no users) and
+every store is bounded (STORES), old keys falling out. A changed value (a
+renamed user, a new "3 minutes ago") is a new key, never a stale entry, so
+nothing expires. While templates auto-reload (`make run`), nothing is stored:
+storing(). tests/test_page_store.py renders every part in PARTS for different
+readers and proves the rule holds.
 """
 
 import json
@@ -53,8 +53,8 @@ class Part(NamedTuple):
 
 
 PARTS = {
-    # The top bar: the page's endpoint (None: none of its links) and reader's name.
-    "_navbar.html": Part("top bar", ("endpoint", "username")),
+    # The top bar: the page's endpoint (None: none of its links), whether signed in.
+    "_navbar.html": Part("top bar", ("endpoint", "signed_in")),
     "_language_switcher.html": Part("switcher", ()),
     "_post.html": Part("posts", ("post", "when")),
     "_post_form.html": Part("form pages", ("endpoint", "form")),
@@ -64,9 +64,9 @@ PARTS = {
         "form pages", ("endpoint", "form", "title"), page=True
     ),
 }
-# Each store and the most entries it keeps per process. The top bar holds a
-# few per reader (their pages, and any other); paths and posts one per link or
-# post shown, so deep browsing cycles them (docs/benchmarks.md, "browse").
+# Each store and the most entries it keeps per process. The top bar holds two
+# per endpoint at most; paths and posts one per link or post shown, so deep
+# browsing cycles them (docs/benchmarks.md, "Browsing").
 STORES = {
     "top bar": 2048,
     "switcher": 16,
@@ -81,8 +81,15 @@ def next_url() -> str:
     return request.full_path if request.query_string else request.path
 
 
+def profile_url() -> str:
+    """The signed-in reader's own profile, the top bar's link ("" when signed out)."""
+    if not current_user.is_authenticated:
+        return ""
+    return template_url_for("main.user", username=current_user.username)
+
+
 # Per-request values a stored part may show, and how each is found.
-SLOTS = {"csrf_token": generate_csrf, "next_url": next_url}
+SLOTS = {"csrf_token": generate_csrf, "next_url": next_url, "profile_url": profile_url}
 # What a stored part holds for each slot; no rendered value contains one.
 MARKERS = {name: f"\x00{name}\x00" for name in SLOTS}
 # True while a part renders to be stored: slots give markers, inner parts stay so.
@@ -180,7 +187,8 @@ def served(html: str) -> Markup:
     being stored, left for the outer part's own filling)."""
     if "\x00" in html and not RENDERING.get():
         for name, marker in MARKERS.items():
-            html = html.replace(marker, escape(SLOTS[name]()))
+            if marker in html:
+                html = html.replace(marker, escape(SLOTS[name]()))
     return Markup(html)  # noqa: S704 (rendered templates and escaped values)
 
 
@@ -244,7 +252,7 @@ def blank_form_page(template: str, form_class: type, **context) -> str:
 def shows_reader() -> bool:
     """Whether a whole page would show something of this reader."""
     return bool(
-        current_user.is_authenticated  # the top bar's name, the address banner
+        current_user.is_authenticated  # the address banner, say
         or get_flashed_messages()  # the page keeps them for its own render
         or request.query_string  # a query the page might read (?next=...)
     )

@@ -8,7 +8,8 @@ and noisy.
 
 Modules: servers.py (gunicorn, wrk, SMTP sink, browser), databases.py (SQLite
 and PostgreSQL set-up), throughput.py (pages, deep pages, resets, memory),
-blindness.py (reset and sign-up blindness), costs.py, report.py (Markdown, plot).
+blindness.py (reset and sign-up blindness), costs.py, browse.py (many readers
+on many paths: the page store's hit rates), report.py (Markdown, plot).
 """
 
 import argparse
@@ -21,13 +22,23 @@ import time
 from pathlib import Path
 
 from bench.blindness import blindness, signup_blindness
+from bench.browse import browse
 from bench.costs import costs
 from bench.databases import DATABASES
 from bench.report import machine, plot, report
 from bench.servers import ROOT, Sink
 from bench.throughput import throughput
 
-SECTIONS = ("pages", "depth", "resets", "blindness", "signup", "costs", "profile")
+SECTIONS = (
+    "pages",
+    "depth",
+    "resets",
+    "blindness",
+    "signup",
+    "costs",
+    "browse",
+    "profile",
+)
 
 
 def arguments() -> argparse.Namespace:
@@ -60,8 +71,8 @@ def arguments() -> argparse.Namespace:
 
 
 def measure(args) -> tuple:
-    """Run the chosen sections: throughput, blindness, sign-up, costs."""
-    found = blind = signup = cost = None
+    """Run the chosen sections: throughput, blindness, sign-up, costs, browsing."""
+    found = blind = signup = cost = browsing = None
     with tempfile.TemporaryDirectory() as tmp, Sink() as sink:
         directory = Path(tmp)
         if args.sections & {"pages", "depth", "resets"}:
@@ -72,7 +83,9 @@ def measure(args) -> tuple:
             signup = signup_blindness(args, directory, sink)
         if "costs" in args.sections:
             cost = costs(directory, sink, args)
-    return found, blind, signup, cost
+        if "browse" in args.sections:
+            browsing = browse(args, directory, sink)
+    return found, blind, signup, cost, browsing
 
 
 def in_process_profile() -> str:
@@ -124,8 +137,8 @@ def main() -> None:
     # database and stop the servers; as SystemExit it runs them.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     started = time.monotonic()
-    found, blind, signup, cost = measure(args)
-    tables = report(args, found, blind, signup, cost)
+    found, blind, signup, cost, browsing = measure(args)
+    tables = report(args, found, blind, signup, cost, browsing)
     if "profile" in args.sections:
         tables += "\n\n" + in_process_profile()
     print(tables)

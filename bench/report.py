@@ -6,6 +6,7 @@ import platform
 import runpy
 from pathlib import Path
 
+from bench.browse import PAGE_NUMBERS, POSTS, PROFILES, READERS, USERS
 from bench.databases import DATABASES
 from bench.servers import ROOT
 from bench.throughput import (
@@ -36,7 +37,7 @@ def target(label: str) -> float | None:
     return RESET_TARGET if label.startswith("POST reset") else TARGETS.get(label)
 
 
-def report(args, found, blind, signup, cost) -> str:
+def report(args, found, blind, signup, cost, browsing=None) -> str:
     """The tables of whatever was measured, as Markdown."""
     lines = []
     if found and found.rows:
@@ -48,6 +49,8 @@ def report(args, found, blind, signup, cost) -> str:
         lines += signup_table(args, signup)
     if cost:
         lines += costs_table(cost)
+    if browsing:
+        lines += browse_tables(browsing)
     return "\n".join(lines).strip()
 
 
@@ -265,6 +268,56 @@ def costs_table(cost) -> list[str]:
         f"{cost['per message']:.0f} msg/s |",
         f"| Reuse speed-up | {cost['reused'] / cost['per message']:.2f}× |",
     ]
+
+
+def browse_tables(browsing) -> list[str]:
+    """Each page store's hit rate and each worker's memory after browsing."""
+    result = browsing.result
+    lines = [
+        "",
+        "### Browsing: a thousand readers, a thousand profiles and page numbers",
+        "",
+        f"{READERS:,} seeded readers signed in (half sending en, half zh-TW), then "
+        f"wrk ran {browsing.seconds} s sending each request as a random reader to a "
+        f"random one of {browsing.paths:,} paths: every profile "
+        f"(`/user/user0` to `/user/user{PROFILES - 1}`) and `/explore?page=1` to "
+        f"`?page={PAGE_NUMBERS}`, on SQLite with {USERS:,} users and {POSTS:,} posts: "
+        f"{result['rps']:.0f} req/s, p50 {result['p50']:.1f} ms, p99 "
+        f"{result['p99']:.1f} ms (offset pages cost more the deeper they go). Each "
+        "gunicorn worker wrote its page stores' counters at exit "
+        "(`PAGE_STORE_STATS_DIR`, `app/fragments.py`); the counters cover only "
+        "this run (the sign-ins used another server).",
+        "",
+        "| Store | hits | misses | hit rate | entries per worker (most kept) "
+        "| MiB stored per worker |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    workers = list(browsing.stores.values())
+    for name in workers[0]:
+        counts = [worker[name] for worker in workers]
+        hits = sum(count["hits"] for count in counts)
+        misses = sum(count["misses"] for count in counts)
+        rate = f"{hits / (hits + misses):.1%}" if hits + misses else "-"
+        entries = " / ".join(f"{count['entries']:,}" for count in counts)
+        stored = " / ".join(f"{count['characters'] / 2**20:.2f}" for count in counts)
+        lines.append(
+            f"| {name} | {hits:,} | {misses:,} | {rate} | {entries} "
+            f"({counts[0]['maxsize']:,}) | {stored} |"
+        )
+    before, after = browsing.memory
+    lines += [
+        "",
+        "Stored MiB counts characters (most are ASCII: a byte each). Each worker's "
+        "resident memory (VmRSS):",
+        "",
+        "| Worker | MiB before browsing | MiB after |",
+        "| --- | ---: | ---: |",
+    ]
+    lines += [
+        f"| {number} | {before.get(pid, 0):.1f} | {after[pid]:.1f} |"
+        for number, pid in enumerate(sorted(after), start=1)
+    ]
+    return lines
 
 
 def plot(found, path: Path) -> bool:

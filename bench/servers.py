@@ -183,15 +183,27 @@ def proc_status(path: Path) -> dict[str, str]:
     return {key: value.strip() for key, _, value in (i.partition(":") for i in lines)}
 
 
-def wrk(url: str, seconds: int, body="", cookie="", headers=None) -> dict:
+def wrk(
+    url: str,
+    seconds: int,
+    body="",
+    cookie="",
+    headers=None,
+    script: Path | None = None,
+    script_env: dict | None = None,
+) -> dict:
     """Requests per second, p50 and p99 (ms) from wrk; errors must be zero.
 
-    body: POST it (with cookie) through post.lua; headers: extra ones to send.
+    body: POST it (with cookie) through post.lua; headers: extra ones to send;
+    script: a wrk script of its own making each request, reading script_env.
     """
     command = ["wrk", "-t2", "-c16", f"-d{seconds}s", "--latency", url]
     command[1:1] = ["-H", f"User-Agent: {USER_AGENT}"]
     env = dict(os.environ)
-    if body:
+    if script:
+        command[1:1] = ["-s", str(script)]
+        env |= script_env or {}
+    elif body:
         command[1:1] = ["-s", str(BENCH / "post.lua")]
         env |= {"BENCH_BODY": body, "BENCH_COOKIE": cookie}
     elif cookie:

@@ -173,7 +173,7 @@ POST_ROWS = []  # filled by the readers fixture: a real row of app.pagination
 # One example per stored template, each with a fixed key (the language: en).
 EXAMPLES = {
     "_navbar.html": Example(
-        lambda: fragment("_navbar.html", endpoint="main.explore", username="susan")
+        lambda: fragment("_navbar.html", endpoint="main.explore", signed_in=True)
     ),
     "_language_switcher.html": Example(lambda: fragment("_language_switcher.html")),
     "_post.html": Example(one_post),
@@ -326,10 +326,7 @@ def test_keys_do_not_grow_with_traffic(csrf_app):
     assert len(set(paths)) == 1_000
     for path in paths:
         assert "Sign out" in client.get(path).text
-    top_bar_keys = [
-        key for key in stores(csrf_app)["top bar"].entries if "susan" in key
-    ]
-    assert 1 <= len(top_bar_keys) <= 3
+    assert 1 <= len(stores(csrf_app)["top bar"].entries) <= 3
     keys = repr([list(store.entries) for store in stores(csrf_app).values()])
     assert not [token for token in tokens if token in keys]
     assert "page=" not in keys and "nobody" not in keys
