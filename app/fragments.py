@@ -19,6 +19,7 @@ readers and proves the rule holds.
 
 import json
 import os
+import sys
 import threading
 from collections.abc import Callable, Iterable
 from contextvars import ContextVar
@@ -140,8 +141,21 @@ class Store:
             "misses": self.misses,
             "entries": len(self.entries),
             "maxsize": self.maxsize,
-            "characters": sum(len(value) for value in self.entries.values()),
+            "bytes": footprint(self.entries),
         }
+
+
+def footprint(entries: dict) -> int:
+    """About how many bytes entries' keys and values take (each object once)."""
+    seen, size, objects = set(), sys.getsizeof(entries), [*entries.items()]
+    while objects:
+        thing = objects.pop()
+        if id(thing) not in seen:
+            seen.add(id(thing))
+            size += sys.getsizeof(thing)
+            if isinstance(thing, tuple):
+                objects.extend(thing)
+    return size
 
 
 def init_app(app: Flask) -> None:

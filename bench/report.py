@@ -299,7 +299,7 @@ def browse_tables(browsing) -> list[str]:
         misses = sum(count["misses"] for count in counts)
         rate = f"{hits / (hits + misses):.1%}" if hits + misses else "-"
         entries = " / ".join(f"{count['entries']:,}" for count in counts)
-        stored = " / ".join(f"{count['characters'] / 2**20:.2f}" for count in counts)
+        stored = " / ".join(f"{count['bytes'] / 2**20:.2f}" for count in counts)
         lines.append(
             f"| {name} | {hits:,} | {misses:,} | {rate} | {entries} "
             f"({counts[0]['maxsize']:,}) | {stored} |"
@@ -307,8 +307,8 @@ def browse_tables(browsing) -> list[str]:
     before, after = browsing.memory
     lines += [
         "",
-        "Stored MiB counts characters (most are ASCII: a byte each). Each worker's "
-        "resident memory (VmRSS):",
+        "MiB stored: the entries' keys and values by `sys.getsizeof`, each object "
+        "once. Each worker's resident memory (VmRSS):",
         "",
         "| Worker | MiB before browsing | MiB after |",
         "| --- | ---: | ---: |",

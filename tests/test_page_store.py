@@ -1,5 +1,6 @@
 """The page store (app/fragments.py): every stored part is the same for every reader."""
 
+import json
 import os
 import re
 import secrets
@@ -389,3 +390,26 @@ def test_auto_reload_turns_every_store_off(make_app, make_user, tmp_path):
     shown = pages()
     assert [name for name in PARTS if f"edited:{name}" not in shown] == []
     assert all(not store.entries for store in stores(app).values())
+
+
+def test_workers_write_their_store_counters_where_asked(make_app, tmp_path):
+    """PAGE_STORE_STATS_DIR: the bench reads each worker's counters from there."""
+    quiet = make_app()
+    quiet.test_client().get("/login")
+    fragments.write_stats(quiet)
+    assert list(tmp_path.iterdir()) == []
+
+    app = make_app(PAGE_STORE_STATS_DIR=str(tmp_path))
+    for _ in range(3):
+        app.test_client().get("/login")
+    fragments.write_stats(app)
+    stats = json.loads((tmp_path / f"{os.getpid()}.json").read_text())
+    assert set(stats) == set(STORES)
+    assert stats["form pages"] | {"bytes": 0} == {
+        "hits": 2,
+        "misses": 1,
+        "entries": 1,
+        "maxsize": STORES["form pages"],
+        "bytes": 0,
+    }
+    assert stats["form pages"]["bytes"] > 1000
