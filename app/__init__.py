@@ -101,7 +101,6 @@ def create_app(config_class: type = Config) -> Flask:
     if app.debug and not app.config["MAIL_SERVER"]:
         devmail.init_app(app)
     app.after_request(set_security_headers)
-    app.jinja_env.globals["url_for"] = fragments.template_url_for
     outbox.init_app(app)
     redact.init_app(app)
     configure_logging(app)

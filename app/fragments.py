@@ -13,7 +13,7 @@ Keys hold nothing that grows with traffic (no paths, no tokens, no users) and
 every store is bounded (STORES), old keys falling out. A changed value (a
 renamed user, a new "3 minutes ago") is a new key, never a stale entry, so
 nothing expires. While templates auto-reload (`make run`), nothing is stored:
-storing(). tests/test_page_store.py renders every part in PARTS for different
+Store.get. tests/test_page_store.py renders every part in PARTS for different
 readers and proves the rule holds.
 """
 
@@ -21,8 +21,10 @@ import json
 import os
 import sys
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from contextvars import ContextVar
+from functools import partial
 from pathlib import Path
 from typing import NamedTuple
 
@@ -30,6 +32,7 @@ import sqlalchemy as sa
 from flask import (
     Flask,
     current_app,
+    g,
     get_flashed_messages,
     has_request_context,
     render_template,
@@ -84,9 +87,10 @@ def next_url() -> str:
 
 def profile_url() -> str:
     """The signed-in reader's own profile, the top bar's link ("" when signed out)."""
-    if not current_user.is_authenticated:
+    user = current_user._get_current_object()  # one proxy lookup, not two
+    if not user.is_authenticated:
         return ""
-    return template_url_for("main.user", username=current_user.username)
+    return template_url_for("main.user", username=user.username)
 
 
 # Per-request values a stored part may show, and how each is found.
@@ -97,36 +101,38 @@ MARKERS = {name: f"\x00{name}\x00" for name in SLOTS}
 RENDERING = ContextVar("rendering_for_the_page_store", default=False)
 
 
-def storing(app: Flask) -> bool:
-    """Whether stores keep what they make: not while templates are being edited."""
-    return not app.jinja_env.auto_reload
-
-
 class Store:
     """A bounded LRU of rendered parts (or paths), with hit and miss counters."""
 
     def __init__(self, app: Flask, maxsize: int):
-        self.app, self.maxsize = app, maxsize
-        self.entries: dict = {}  # oldest first: a hit moves its key to the end
+        self.env, self.maxsize = app.jinja_env, maxsize
+        self.entries: OrderedDict = OrderedDict()  # oldest first
         self.hits = self.misses = 0
-        self.lock = threading.Lock()
+        self.lock = threading.Lock()  # for a miss; a hit's steps are atomic each
 
-    def get(self, key, make: Callable, *args, **kwargs):
-        """key's stored value, made with make(*args, **kwargs) and kept if new."""
-        if not storing(self.app):
-            return make(*args, **kwargs)
-        with self.lock:
-            value = self.entries.pop(key, None)
-            if value is not None:
-                self.hits += 1
-                self.entries[key] = value
-                return value
-        value = make(*args, **kwargs)
+    def get(self, key, make: Callable, *args):
+        """key's stored value, made with make(*args) and kept if it is new.
+
+        Every store looks up through here, so this is the one place where
+        template auto-reload (`make run`) turns them all off.
+        """
+        if self.env.auto_reload:  # templates being edited: show each change
+            return make(*args)
+        entries = self.entries
+        value = entries.get(key)
+        if value is not None:
+            self.hits += 1
+            try:  # noqa: SIM105 (suppress() would cost every hit a Python call)
+                entries.move_to_end(key)
+            except KeyError:  # another thread's miss pushed it out just now
+                pass
+            return value
+        value = make(*args)
         with self.lock:
             self.misses += 1
-            while len(self.entries) >= self.maxsize:
-                del self.entries[next(iter(self.entries))]
-            self.entries[key] = value
+            entries[key] = value
+            while len(entries) > self.maxsize:
+                entries.popitem(last=False)
         return value
 
     def clear(self) -> None:
@@ -165,11 +171,10 @@ def init_app(app: Flask) -> None:
     }
     app.add_template_global(fragment)
     app.add_template_global(posts_html)
-    # Replacing Flask-WTF's csrf_token(), a global and a context value: after
-    # csrf.init_app, so this context processor's value is the later one.
-    globals_ = {name: slot(name, value) for name, value in SLOTS.items()}
-    app.jinja_env.globals.update(globals_)
-    app.context_processor(lambda: globals_)
+    app.jinja_env.globals["url_for"] = partial(build_path, stores(app)["paths"])
+    # csrf_token() stays Flask-WTF's (render_for_store makes its token a slot).
+    for name in ("next_url", "profile_url"):
+        app.jinja_env.globals[name] = slot(name, SLOTS[name])
 
 
 def stores(app: Flask) -> dict[str, Store]:
@@ -187,40 +192,52 @@ def slot(name: str, value: Callable[[], str]) -> Callable[[], str]:
     return template_global
 
 
+def render_part(template: str, values: dict) -> str:
+    """template rendered with its key's values, as the store keeps it."""
+    return render_for_store(template, **values)
+
+
 def render_for_store(template: str, **context) -> str:
     """template rendered as a store keeps it: its slots (and inner parts') markers."""
     token = RENDERING.set(True)
     try:
-        return render_template(template, **context)
+        html = render_template(template, **context)
     finally:
         RENDERING.reset(token)
+    # However it was written (csrf_token(), a form's own field), this request's
+    # CSRF token becomes its slot. Pages without a form never start a session.
+    if "csrf_token" not in html:
+        return html
+    return html.replace(generate_csrf(), MARKERS["csrf_token"])
 
 
 def served(html: str) -> Markup:
     """A stored part as this request shows it: its slots filled (inside a part
     being stored, left for the outer part's own filling)."""
     if "\x00" in html and not RENDERING.get():
+        filled = g.setdefault("page_store_slots", {})  # each found once a request
         for name, marker in MARKERS.items():
             if marker in html:
-                html = html.replace(marker, escape(SLOTS[name]()))
+                if name not in filled:
+                    filled[name] = str(escape(SLOTS[name]()))
+                html = html.replace(marker, filled[name])
     return Markup(html)  # noqa: S704 (rendered templates and escaped values)
 
 
 def key_of(template: str, values: dict) -> tuple:
     """The store key of template's part for values (exactly PARTS' names)."""
     names = PARTS[template].key
-    if values.keys() != set(names):
+    if len(values) != len(names) or not all(map(values.__contains__, names)):
         raise TypeError(f"{template}'s key is {names}, not {tuple(values)}")
-    return (template, current_locale(), request.script_root) + tuple(
-        values[name] for name in names
-    )
+    listed = tuple(map(values.__getitem__, names))
+    return (template, current_locale(), request.root_path, *listed)
 
 
 def fragment(template: str, **values) -> Markup:
     """template's stored part for values (its key: PARTS), the reader's slots filled."""
     store = stores(current_app)[PARTS[template].store]
     key = key_of(template, values)
-    return served(store.get(key, render_for_store, template, **values))
+    return served(store.get(key, render_part, template, values))
 
 
 @pass_context
@@ -237,7 +254,8 @@ def posts_html(context, posts: Iterable[sa.Row]) -> Markup:
         post, when = tuple(row), time_ago(row.timestamp, locale, now)
         key = ("_post.html", locale, root, fields, post, when)  # PARTS' key
         html.append(store.get(key, render_post, fields, post, when))
-    return served("\n".join(html))
+    # As stored: _post.html has no slots (a marker would fail the page store test).
+    return Markup("\n".join(html))  # noqa: S704 (rendered templates: escaped)
 
 
 def render_post(fields: tuple, values: tuple, when: str) -> str:
@@ -277,8 +295,8 @@ def render_blank(template: str, form_class: type, context: dict) -> str:
     return render_for_store(template, form=form_class(), **context)
 
 
-def template_url_for(endpoint: str, **values) -> str:
-    """Templates' url_for: each link of a page built once per process.
+def build_path(paths: Store, endpoint: str, **values) -> str:
+    """Templates' url_for: each link of a page built once per process, in paths.
 
     A path depends only on the endpoint, its values and where the app is
     mounted, and the URL map is fixed once the app serves; building one costs
@@ -292,11 +310,21 @@ def template_url_for(endpoint: str, **values) -> str:
         or not has_request_context()
     ):
         return url_for(endpoint, **values)
-    key = (request.script_root, endpoint, tuple(sorted(values.items())))
+    key = (request.root_path, endpoint, tuple(sorted(values.items())))
     try:
-        return stores(current_app)["paths"].get(key, url_for, endpoint, **values)
+        return paths.get(key, built_path, endpoint, values)
     except TypeError:  # a value that cannot be a key (a list of query values)
         return url_for(endpoint, **values)
+
+
+def built_path(endpoint: str, values: dict) -> str:
+    """url_for's path for endpoint and values."""
+    return url_for(endpoint, **values)
+
+
+def template_url_for(endpoint: str, **values) -> str:
+    """url_for as templates have it (build_path), for the app's own code."""
+    return build_path(stores(current_app)["paths"], endpoint, **values)
 
 
 def write_stats(app: Flask) -> None:
