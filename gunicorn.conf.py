@@ -15,7 +15,7 @@ workers = int(os.environ.get("WEB_CONCURRENCY") or len(os.sched_getaffinity(0)))
 
 def worker_exit(server, worker):
     """On a graceful stop, let the mail thread finish (and record) what it sends."""
-    from app.outbox import stop_thread
+    from app.mail.outbox import stop_thread
 
     # Inside the graceful timeout, after which the arbiter kills the worker; a
     # message still unfinished then is sent again after its lease (README "Deploy").

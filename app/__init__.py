@@ -29,7 +29,8 @@ login.login_view = "auth.login"
 login.login_message = lazy_gettext("Please sign in to see this page.")
 # The message is flashed: store it translated, not as a lazy string.
 login.localize_callback = str
-mail = Mail()
+# Named apart from the app.mail package, which would shadow it.
+flask_mail = Mail()
 csrf = CSRFProtect()
 bootstrap = Bootstrap5()
 limiter = Limiter(get_remote_address)
@@ -73,27 +74,17 @@ def create_app(config_class: type = Config) -> Flask:
     migrations = os.path.join(basedir, "migrations")
     migrate.init_app(app, db, directory=migrations, render_as_batch=True)
     login.init_app(app)
-    mail.init_app(app)
+    flask_mail.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
     bootstrap.init_app(app)
 
-    from app import (
-        account,
-        auth,
-        cli,
-        devmail,
-        errors,
-        fragments,
-        health,
-        i18n,
-        outbox,
-        routes,
-    )
+    from app import account, auth, cli, errors, fragments, health, i18n, main
+    from app.mail import devmail, outbox
 
     i18n.init_app(app)
     fragments.init_app(app)
-    app.register_blueprint(routes.bp)
+    app.register_blueprint(main.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(errors.bp)
@@ -190,7 +181,7 @@ def configure_logging(app: Flask) -> None:
     """Outside debug and tests: a rotating log file and errors mailed to ADMINS."""
     if app.debug or app.testing:
         return
-    from app.outbox import ErrorMailHandler
+    from app.mail.outbox import ErrorMailHandler
 
     if app.config["MAIL_SERVER"] and app.config["ADMINS"]:
         mail_handler = ErrorMailHandler(app)
