@@ -15,10 +15,9 @@ from app import db
 from app.account.email import (
     CHANGE_SUBJECT,
     CHANGE_TAKEN_SUBJECT,
-    CONFIRM_SUBJECT,
     EMAIL_CHANGED_SUBJECT,
 )
-from app.auth.email import REGISTRATION_ATTEMPT_SUBJECT, RESET_SUBJECT
+from app.auth.email import CONFIRM_SUBJECT, REGISTRATION_ATTEMPT_SUBJECT, RESET_SUBJECT
 from app.models import CONFIRM_PURPOSE, User
 from app.tokens import make_token
 from tests.conftest import PASSWORD, AuthActions, field_error

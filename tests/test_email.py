@@ -8,8 +8,7 @@ import sqlalchemy as sa
 from markupsafe import escape
 
 from app import db
-from app.account.email import CHANGED_SUBJECT, CONFIRM_SUBJECT
-from app.auth.email import RESET_SUBJECT
+from app.auth.email import CHANGED_SUBJECT, CONFIRM_SUBJECT, RESET_SUBJECT
 from app.auth.routes import RESET_REQUESTED
 from app.mail.models import OutboxMessage
 from app.models import User

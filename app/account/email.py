@@ -1,5 +1,4 @@
-"""The mail of managing an account: proving, changing and restoring the address,
-and the notice of a changed password."""
+"""The mail of managing an account: changing the address, and undoing a change."""
 
 from datetime import datetime
 
@@ -20,7 +19,6 @@ from app.mail.compose import (
 from app.mail.models import OutboxMessage
 from app.models import (
     CHANGE_PURPOSE,
-    CONFIRM_PURPOSE,
     REVERT_PURPOSE,
     User,
     normalize_email,
@@ -28,35 +26,9 @@ from app.models import (
 )
 
 # Lazy: each is translated when a message is composed, in its reader's language.
-CHANGED_SUBJECT = _l("[Microblog] Your password was changed")
-CONFIRM_SUBJECT = _l("[Microblog] Confirm your email address")
 CHANGE_SUBJECT = _l("[Microblog] Confirm your new email address")
 CHANGE_TAKEN_SUBJECT = _l("[Microblog] Someone tried to use this address")
 EMAIL_CHANGED_SUBJECT = _l("[Microblog] Your email address was changed")
-
-
-def send_confirmation_email(user: User) -> None:
-    """Queue a link that proves user's address on file."""
-    lifetime = current_app.config["CONFIRM_EMAIL_EXPIRES"]
-    queue_account_mail("confirm_email", user, user.email, lifetime)
-
-
-@account_mail("confirm_email")
-def confirmation_message(row: OutboxMessage, user: User) -> Message | None:
-    """The confirmation link, while that address is still on file and unproven."""
-    if user.email_confirmed or user.email_key != row.recipients:
-        return None
-    seconds = seconds_left(row.expires_at)
-    token = user.get_token(CONFIRM_PURPOSE, seconds)
-    link = public_url("account.confirm_email", token=token)
-    return rendered(
-        CONFIRM_SUBJECT,
-        user.email,
-        "confirm_email",
-        user=user,
-        link=link,
-        lifetime=lifetime_text(seconds),
-    )
 
 
 def send_change_email_link(user: User) -> None:
@@ -146,23 +118,4 @@ def email_changed_message(row: OutboxMessage, user: User) -> Message | None:
         when=format_datetime(datetime.fromisoformat(details["when"]), "long"),
         lifetime=lifetime_text(seconds),
         link=link,
-    )
-
-
-def send_password_changed_email(user: User) -> None:
-    """Tell the owner, at the address on file, that the password changed."""
-    queue_account_mail("password_changed", user, user.email)
-
-
-@account_mail("password_changed")
-def password_changed_message(row: OutboxMessage, user: User) -> Message | None:
-    """The notice that the password changed, to the address on file."""
-    if user.email_key != row.recipients:
-        return None
-    return rendered(
-        CHANGED_SUBJECT,
-        user.email,
-        "password_changed",
-        user=user,
-        link=public_url("auth.reset_password_request"),
     )

@@ -25,12 +25,14 @@ from app import db, limiter
 from app.account.email import (
     send_change_email_link,
     send_change_email_taken_email,
-    send_confirmation_email,
     send_email_changed_emails,
-    send_password_changed_email,
 )
 from app.account.forms import ChangeEmailForm, ChangePasswordForm
-from app.auth.email import request_password_reset
+from app.auth.email import (
+    request_password_reset,
+    send_confirmation_email,
+    send_password_changed_email,
+)
 from app.forms import EmptyForm
 from app.limits import mail_allowed_to
 from app.models import CHANGE_PURPOSE, CONFIRM_PURPOSE, REVERT_PURPOSE, User

@@ -1,4 +1,5 @@
-"""The mail of getting in: the reset link, and a sign-up with a taken address."""
+"""The mail of getting in: proving the address, a sign-up with a taken one, the
+reset link and the notice that the password changed."""
 
 from datetime import datetime, timedelta
 
@@ -19,10 +20,12 @@ from app.mail.compose import (
     seconds_left,
 )
 from app.mail.models import OutboxMessage
-from app.models import User, normalize_email, utcnow
+from app.models import CONFIRM_PURPOSE, User, normalize_email, utcnow
 
 # Lazy: each is translated when a message is composed, in its reader's language.
 RESET_SUBJECT = _l("[Microblog] Reset your password")
+CONFIRM_SUBJECT = _l("[Microblog] Confirm your email address")
+CHANGED_SUBJECT = _l("[Microblog] Your password was changed")
 REGISTRATION_ATTEMPT_SUBJECT = _l(
     "[Microblog] Someone tried to register with this address"
 )
@@ -89,4 +92,47 @@ def registration_attempt_message(row: OutboxMessage, user: User) -> Message | No
         user=user,
         login_link=public_url("auth.login"),
         reset_link=public_url("auth.reset_password_request"),
+    )
+
+
+def send_confirmation_email(user: User) -> None:
+    """Queue a link that proves user's address on file."""
+    lifetime = current_app.config["CONFIRM_EMAIL_EXPIRES"]
+    queue_account_mail("confirm_email", user, user.email, lifetime)
+
+
+@account_mail("confirm_email")
+def confirmation_message(row: OutboxMessage, user: User) -> Message | None:
+    """The confirmation link, while that address is still on file and unproven."""
+    if user.email_confirmed or user.email_key != row.recipients:
+        return None
+    seconds = seconds_left(row.expires_at)
+    token = user.get_token(CONFIRM_PURPOSE, seconds)
+    link = public_url("account.confirm_email", token=token)
+    return rendered(
+        CONFIRM_SUBJECT,
+        user.email,
+        "confirm_email",
+        user=user,
+        link=link,
+        lifetime=lifetime_text(seconds),
+    )
+
+
+def send_password_changed_email(user: User) -> None:
+    """Tell the owner, at the address on file, that the password changed."""
+    queue_account_mail("password_changed", user, user.email)
+
+
+@account_mail("password_changed")
+def password_changed_message(row: OutboxMessage, user: User) -> Message | None:
+    """The notice that the password changed, to the address on file."""
+    if user.email_key != row.recipients:
+        return None
+    return rendered(
+        CHANGED_SUBJECT,
+        user.email,
+        "password_changed",
+        user=user,
+        link=public_url("auth.reset_password_request"),
     )

@@ -18,8 +18,12 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 
 from app import db, limiter
-from app.account.email import send_confirmation_email, send_password_changed_email
-from app.auth.email import request_password_reset, send_registration_attempt_email
+from app.auth.email import (
+    request_password_reset,
+    send_confirmation_email,
+    send_password_changed_email,
+    send_registration_attempt_email,
+)
 from app.auth.forms import (
     LoginForm,
     RegistrationForm,
