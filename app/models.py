@@ -3,7 +3,6 @@
 import hashlib
 import json
 import secrets
-import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -18,6 +17,7 @@ from flask_login import UserMixin
 from werkzeug.security import check_password_hash
 
 from app import db, login
+from app.text import fold
 from app.tokens import make_token, read_token
 
 RESET_PURPOSE = "password-reset"
@@ -50,9 +50,14 @@ class Timestamp(sa.types.TypeDecorator):
         return None if value is None else as_utc(value)
 
 
+def undo_window() -> timedelta:
+    """How long a changed address may be restored (its undo link's lifetime)."""
+    return timedelta(seconds=current_app.config["REVERT_EMAIL_EXPIRES"])
+
+
 def normalize_email(address: str) -> str:
-    """The form two addresses are compared in: NFKC, case-folded (UTR #36)."""
-    return unicodedata.normalize("NFKC", address.strip()).casefold()
+    """The form two addresses are compared in (app.text.fold), blanks trimmed."""
+    return fold(address.strip())
 
 
 def new_session_token() -> str:
@@ -250,7 +255,7 @@ class User(UserMixin, db.Model):
     def reserving(address: str) -> Optional["User"]:
         """The account that may still restore this address as its own (undo)."""
         key = normalize_email(address)
-        since = utcnow() - timedelta(seconds=current_app.config["REVERT_EMAIL_EXPIRES"])
+        since = utcnow() - undo_window()
         return db.session.scalar(
             sa.select(User).where(
                 User.previous_email_key == key, User.email_changed_at > since
@@ -276,15 +281,11 @@ class User(UserMixin, db.Model):
         """Forget the pending change; its link dies with it."""
         self.pending_email = self.pending_email_since = None
 
-    def undo_window(self) -> timedelta:
-        """How long the previous address may be restored after a change."""
-        return timedelta(seconds=current_app.config["REVERT_EMAIL_EXPIRES"])
-
     def can_undo_email_change(self) -> bool:
         """Whether the previous address can still be restored (its link lives)."""
         changed = self.email_changed_at
         return bool(self.previous_email and changed) and (
-            utcnow() - as_utc(changed) < self.undo_window()
+            utcnow() - as_utc(changed) < undo_window()
         )
 
     def apply_email_change(self) -> str:

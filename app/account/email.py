@@ -22,6 +22,7 @@ from app.models import (
     REVERT_PURPOSE,
     User,
     normalize_email,
+    undo_window,
     utcnow,
 )
 
@@ -83,7 +84,7 @@ def send_email_changed_emails(user: User, replaced: str, ip: str, browser: str):
     Each notice carries what it reports (from, to, when, where), so a later
     change can't rewrite or drop it before it is sent.
     """
-    lifetime = current_app.config["REVERT_EMAIL_EXPIRES"]
+    lifetime = int(undo_window().total_seconds())
     details = {
         "from": replaced,
         "to": user.email,
