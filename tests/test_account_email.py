@@ -230,13 +230,13 @@ def test_sign_up_with_a_taken_address_tells_nobody(
 def test_taken_address_costs_the_same_password_hash(
     app, client, make_user, monkeypatch
 ):
-    from app import models
+    from argon2 import PasswordHasher
 
     make_user("susan", email="susan@example.org")
     hashes = []
-    real = models.PasswordHasher.hash
+    real = PasswordHasher.hash
     monkeypatch.setattr(
-        models.PasswordHasher,
+        PasswordHasher,
         "hash",
         lambda self, password: hashes.append(password) or real(self, password),
     )

@@ -1,10 +1,9 @@
-"""Database models: users, posts and follows (the outbox is app.mail.models)."""
+"""Accounts: who a person is, how they sign in, and the address they prove."""
 
 import hashlib
 import json
 import secrets
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Optional
 
@@ -17,6 +16,15 @@ from flask_login import UserMixin
 from werkzeug.security import check_password_hash
 
 from app import db, login
+from app.models.clock import Timestamp, as_utc, utcnow
+from app.models.posts import (
+    FEED,
+    FOLLOWED_BY,
+    FOLLOWERS_OF,
+    NEWEST_FIRST,
+    Post,
+    followers,
+)
 from app.text import fold
 from app.tokens import make_token, read_token
 
@@ -25,29 +33,6 @@ RESET_AUDIENCE = f"microblog:{RESET_PURPOSE}"
 CONFIRM_PURPOSE = "confirm-email"
 CHANGE_PURPOSE = "change-email"
 REVERT_PURPOSE = "revert-email"
-
-
-def utcnow() -> datetime:
-    """Now, as an aware UTC datetime."""
-    return datetime.now(UTC)
-
-
-def as_utc(moment: datetime) -> datetime:
-    """The same instant as an aware UTC datetime (SQLite hands back naive ones)."""
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
-
-
-class Timestamp(sa.types.TypeDecorator):
-    """A UTC timestamp that always comes back timezone-aware, SQLite included."""
-
-    impl = sa.DateTime(timezone=True)
-    cache_ok = True
-
-    def process_result_value(self, value, dialect):
-        """Attach UTC to the naive datetimes SQLite returns."""
-        return None if value is None else as_utc(value)
 
 
 def undo_window() -> timedelta:
@@ -80,26 +65,6 @@ def password_hasher() -> PasswordHasher:
         memory_cost=config["ARGON2_MEMORY_COST"],
         parallelism=1,
     )
-
-
-followers = sa.Table(
-    "followers",
-    db.metadata,
-    sa.Column(
-        "follower_id",
-        sa.Integer,
-        sa.ForeignKey("user.id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
-    sa.Column(
-        "followed_id",
-        sa.Integer,
-        sa.ForeignKey("user.id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
-    # The primary key serves "whom does X follow"; this serves "who follows X".
-    sa.Index("ix_followers_followed_id", "followed_id"),
-)
 
 
 class User(UserMixin, db.Model):
@@ -390,37 +355,6 @@ def load_user(session_token: str) -> User | None:
     return db.session.scalar(USER_BY_SESSION, {"token": session_token})
 
 
-class Post(db.Model):
-    """A short message a user published."""
-
-    id: so.Mapped[int] = so.mapped_column(primary_key=True)
-    body: so.Mapped[str] = so.mapped_column(sa.String(140))
-    timestamp: so.Mapped[datetime] = so.mapped_column(Timestamp(), default=utcnow)
-    user_id: so.Mapped[int] = so.mapped_column(
-        sa.ForeignKey(User.id, ondelete="CASCADE")
-    )
-
-    author: so.Mapped[User] = so.relationship(back_populates="posts")
-
-    # Pages are read newest first and resume after a (timestamp, id) cursor
-    # (app.pagination): these indexes let any page start with one seek.
-    __table_args__ = (
-        sa.Index("ix_post_timeline", "timestamp", "id"),
-        sa.Index("ix_post_user_timeline", "user_id", "timestamp", "id"),
-    )
-
-    def __repr__(self) -> str:
-        return f"<Post {self.body}>"
-
-
-# Statements pages run on every view, built once with parameters: building a
-# statement and its SQL cache key anew cost about as much as running it.
-FOLLOWERS_OF = sa.select(sa.func.count()).where(
-    followers.c.followed_id == sa.bindparam("profile_id")
-)
-FOLLOWED_BY = sa.select(sa.func.count()).where(
-    followers.c.follower_id == sa.bindparam("profile_id")
-)
 # A profile page's user, their follow counts and whether the viewer follows them.
 PROFILE = sa.select(
     User.id,
@@ -443,36 +377,3 @@ PROFILE = sa.select(
     )
     .label("followed"),
 ).where(User.username == sa.bindparam("username"))
-
-
-def read(statement: sa.Executable, params: dict) -> sa.CursorResult:
-    """Plain rows of statement: the ORM's execution path costs more than the query."""
-    return db.session.connection().execute(statement, params)
-
-
-@dataclass(frozen=True)
-class Timeline:
-    """Posts a page lists (app.pagination orders and pages them).
-
-    authors: when the posts are those of a few authors (a feed), their ids; a
-    database that can (PostgreSQL's LATERAL) then reads each author's newest
-    posts from their own index instead of filtering everyone's timeline.
-    """
-
-    posts: sa.Select
-    authors: sa.CompoundSelect | None = None
-
-
-NEWEST_FIRST = (Post.timestamp.desc(), Post.id.desc())
-EVERYONES_POSTS = Timeline(sa.select(Post))
-POSTS_BY = Timeline(sa.select(Post).where(Post.user_id == sa.bindparam("author_id")))
-# A reader's feed: the people they follow, and themselves.
-FEED_AUTHORS = sa.union(
-    sa.select(followers.c.followed_id.label("author_id")).where(
-        followers.c.follower_id == sa.bindparam("reader_id")
-    ),
-    sa.select(sa.bindparam("reader_id", type_=sa.Integer).label("author_id")),
-)
-FEED = Timeline(
-    sa.select(Post).where(Post.user_id.in_(FEED_AUTHORS)), authors=FEED_AUTHORS
-)
