@@ -40,9 +40,8 @@ def send_email(subject: str, recipients: list[str], text_body: str, html_body: s
 
 def queue(**columns) -> None:
     """Insert an outbox row in the current transaction and flag it for delivery."""
-    # A plain Core INSERT on the table: the ORM's unit of work (or its bulk
-    # insert path) cost a reset request a sixth of its time, and nothing here
-    # needs the row back as an object.
+    # A plain Core INSERT: nothing needs the row back as an object, and the
+    # ORM's unit of work is a large share of a reset request (docs/benchmarks.md).
     if has_request_context():
         columns.setdefault("locale", current_locale())
     db.session.execute(sa.insert(OutboxMessage.__table__), columns)

@@ -52,8 +52,8 @@ class Post(db.Model):
         return f"<Post {self.body}>"
 
 
-# Statements pages run on every view, built once with parameters: building a
-# statement and its SQL cache key anew cost about as much as running it.
+# Statements pages run on every view, built once with parameters: building one
+# and its SQL cache key anew rivals running it (docs/benchmarks.md).
 FOLLOWERS_OF = sa.select(sa.func.count()).where(
     followers.c.followed_id == sa.bindparam("profile_id")
 )
