@@ -15,7 +15,7 @@ workers = int(os.environ.get("WEB_CONCURRENCY") or len(os.sched_getaffinity(0)))
 
 def worker_exit(server, worker):
     """On a graceful stop: the mail thread finishes what it sends; store counters."""
-    from app.outbox import stop_thread
+    from app.mail.outbox import stop_thread
 
     # Inside the graceful timeout, after which the arbiter kills the worker; a
     # message still unfinished then is sent again after its lease (README "Deploy").

@@ -4,7 +4,8 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from app import create_app, db
-from app.models import OutboxMessage, Post, User
+from app.mail.models import OutboxMessage
+from app.models import Post, User
 
 app = create_app()
 

@@ -1,9 +1,6 @@
 """The microblog application factory and its extensions."""
 
-import logging
 import os
-import secrets
-from logging.handlers import RotatingFileHandler
 
 from flask import Flask, request
 from flask_babel import lazy_gettext
@@ -17,8 +14,6 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import redact
-from app.database import engine_options
 from config import Config, basedir
 
 db = SQLAlchemy()
@@ -28,33 +23,23 @@ login.login_view = "auth.login"
 login.login_message = lazy_gettext("Please sign in to see this page.")
 # The message is flashed: store it translated, not as a lazy string.
 login.localize_callback = str
-mail = Mail()
+# Named apart from the app.mail package, which would shadow it.
+flask_mail = Mail()
 csrf = CSRFProtect()
 bootstrap = Bootstrap5()
 limiter = Limiter(get_remote_address)
 
-MIN_SECRET_KEY_BYTES = 32
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' https://www.gravatar.com; "
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 
 
-class Microblog(Flask):
-    """Flask, with its "Exception on PATH" line showing no emailed link's token."""
-
-    def log_exception(self, exc_info) -> None:
-        """Log an unhandled exception (and mail it to ADMINS), the path redacted."""
-        self.logger.error(
-            "Exception on %s [%s]",
-            redact.redact(request.path),
-            request.method,
-            exc_info=exc_info,
-        )
-
-
 def create_app(config_class: type = Config) -> Flask:
     """Build a configured app: extensions, views, CLI, logging, mail delivery."""
+    from app.logs import Microblog, configure_logging
+    from app.settings import check_settings
+
     app = Microblog(__name__, instance_relative_config=True)
     app.config.from_object(config_class)
     os.makedirs(app.instance_path, exist_ok=True)
@@ -72,27 +57,17 @@ def create_app(config_class: type = Config) -> Flask:
     migrations = os.path.join(basedir, "migrations")
     migrate.init_app(app, db, directory=migrations, render_as_batch=True)
     login.init_app(app)
-    mail.init_app(app)
+    flask_mail.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
     bootstrap.init_app(app)
 
-    from app import (
-        account,
-        auth,
-        cli,
-        devmail,
-        errors,
-        fragments,
-        health,
-        i18n,
-        outbox,
-        routes,
-    )
+    from app import account, auth, cli, errors, fragments, health, i18n, main, redact
+    from app.mail import devmail, outbox
 
     i18n.init_app(app)
     fragments.init_app(app)
-    app.register_blueprint(routes.bp)
+    app.register_blueprint(main.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(errors.bp)
@@ -108,43 +83,6 @@ def create_app(config_class: type = Config) -> Flask:
     return app
 
 
-def check_settings(app: Flask) -> None:
-    """Refuse to start with settings that would make the app unsafe."""
-    config = app.config
-    relaxed = app.debug or app.testing
-    if not config.get("SECRET_KEY"):
-        if not relaxed:
-            raise RuntimeError("SECRET_KEY must be set (see README, Configure).")
-        config["SECRET_KEY"] = development_secret_key(app)
-    if len(config["SECRET_KEY"].encode()) < MIN_SECRET_KEY_BYTES and not app.testing:
-        raise RuntimeError(f"SECRET_KEY must be at least {MIN_SECRET_KEY_BYTES} bytes.")
-    if not config.get("SERVER_NAME"):
-        if not relaxed:
-            raise RuntimeError("SERVER_NAME must be set: emailed links use it.")
-        config["SERVER_NAME"] = "127.0.0.1:5000"
-        config["PREFERRED_URL_SCHEME"] = "http"
-    if app.debug and not app.testing:
-        # The development server speaks plain HTTP on loopback.
-        config["SESSION_COOKIE_SECURE"] = config["REMEMBER_COOKIE_SECURE"] = False
-    if config["SESSION_COOKIE_SECURE"] is None:
-        # Secure cookies over plain HTTP never come back: every form would fail.
-        secure = config["PREFERRED_URL_SCHEME"] == "https"
-        config["SESSION_COOKIE_SECURE"] = secure
-    if config["REMEMBER_COOKIE_SECURE"] is None:
-        config["REMEMBER_COOKIE_SECURE"] = config["SESSION_COOKIE_SECURE"]
-    config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(config)
-
-
-def development_secret_key(app: Flask) -> str:
-    """A random key kept in the instance folder, so restarts keep sessions."""
-    path = os.path.join(app.instance_path, "dev-secret-key")
-    if not os.path.exists(path):
-        with open(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600), "w") as file:
-            file.write(secrets.token_hex(32))
-    with open(path) as file:
-        return file.read().strip()
-
-
 def set_security_headers(response):
     """Headers every page gets; reset pages add no-referrer and no-store."""
     response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
@@ -156,30 +94,3 @@ def set_security_headers(response):
         response.headers["Cache-Control"] = "no-store"
         response.headers["Referrer-Policy"] = "no-referrer"
     return response
-
-
-def configure_logging(app: Flask) -> None:
-    """Outside debug and tests: a rotating log file and errors mailed to ADMINS."""
-    if app.debug or app.testing:
-        return
-    from app.outbox import ErrorMailHandler
-
-    if app.config["MAIL_SERVER"] and app.config["ADMINS"]:
-        mail_handler = ErrorMailHandler(app)
-        mail_handler.setLevel(logging.ERROR)
-        # The handlers filter too: app.* loggers' records skip the app logger's filter.
-        mail_handler.addFilter(redact.LOG_FILTER)
-        app.logger.addHandler(mail_handler)
-    os.makedirs(app.config["LOG_DIR"], exist_ok=True)
-    file_handler = RotatingFileHandler(
-        os.path.join(app.config["LOG_DIR"], "microblog.log"),
-        maxBytes=1024 * 1024,
-        backupCount=10,
-    )
-    file_handler.setFormatter(
-        logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-    )
-    file_handler.setLevel(logging.INFO)
-    file_handler.addFilter(redact.LOG_FILTER)
-    app.logger.addHandler(file_handler)
-    app.logger.setLevel(logging.INFO)

@@ -8,10 +8,12 @@ from flask import Blueprint, current_app, render_template
 from flask.cli import AppGroup, with_appcontext
 
 from app import db
+from app.auth.email import send_password_reset_email
 from app.database import UNAVAILABLE, reason
-from app.email import send_email, send_password_reset_email
-from app.models import OutboxMessage, User, normalize_email, utcnow
-from app.outbox import deliver_due, retry_failed, run_forever, stop_senders
+from app.mail.compose import send_email
+from app.mail.models import OutboxMessage
+from app.mail.outbox import deliver_due, retry_failed, run_forever, stop_senders
+from app.models import User, normalize_email, utcnow
 
 bp = Blueprint("cli", __name__, cli_group=None)
 

@@ -1,13 +1,18 @@
-"""Every form in the app, with its validators."""
+"""What every form shares: the base class, and the fields and checks features reuse."""
 
+import os
 import unicodedata
+from functools import cache
 
 import sqlalchemy as sa
+import wtforms
+from babel.support import Translations
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from wtforms import BooleanField, PasswordField, StringField, SubmitField, TextAreaField
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, StringField, SubmitField
 from wtforms.validators import (
     DataRequired,
     Email,
@@ -18,13 +23,40 @@ from wtforms.validators import (
 )
 
 from app import db
-from app.i18n import Form
+from app.i18n import WTFORMS_CATALOGS, current_locale
 from app.models import User, normalize_email, username_is
 from app.passwords import password_problem, personal_words
 
 NEW_PASSWORD = {"autocomplete": "new-password"}
 USERNAME_TAKEN = _l("That username is taken; please choose another.")
 REQUIRED = _l("This field is required.")
+
+
+@cache
+def wtforms_translations(locale: str) -> Translations:
+    """WTForms' own catalog for locale (loaded once per process)."""
+    folder = os.path.join(os.path.dirname(wtforms.__file__), "locale")
+    return Translations.load(folder, [WTFORMS_CATALOGS[locale]], domain="wtforms")
+
+
+class Form(FlaskForm):
+    """Every form's base: WTForms' own messages in the reader's language."""
+
+    class Meta(FlaskForm.Meta):
+        """Traditional, not Simplified, Chinese for WTForms' built-in messages."""
+
+        def get_translations(self, form):
+            """WTForms' catalog for the current locale; none for English."""
+            locale = current_locale()
+            if locale in WTFORMS_CATALOGS:
+                return wtforms_translations(locale)
+            return None  # WTForms' own English
+
+
+class EmptyForm(Form):
+    """Just a CSRF-protected button (follow, unfollow, log out)."""
+
+    submit = SubmitField(_l("Submit"))
 
 
 def no_control_characters(form, field):
@@ -89,19 +121,62 @@ def strip_spaces(value):
     return value.strip() if isinstance(value, str) else value
 
 
-class NewPasswordMixin:
-    """The new password, typed twice, checked against the shared rules."""
-
-    password = PasswordField(
-        _l("New password"), [DataRequired(REQUIRED)], render_kw=NEW_PASSWORD
+def username_field() -> StringField:
+    """A username to choose: letters, digits and '.-_', unique in any case."""
+    return StringField(
+        _l("Username"),
+        [
+            DataRequired(REQUIRED),
+            Length(max=64),
+            Regexp(r"^[\w.-]+$", message=_l("Use letters, digits, '.', '-' or '_'.")),
+        ],
+        filters=[strip_spaces],
+        render_kw={"autocomplete": "username"},
     )
-    password2 = PasswordField(
-        _l("Repeat new password"),
+
+
+def username_taken(username: str, unless: str | None = None) -> bool:
+    """Whether another account uses username in any case (unless it is unless)."""
+    query = sa.select(User.id).where(username_is(username))
+    if unless is not None:
+        query = query.where(~username_is(unless))
+    return db.session.scalar(query) is not None
+
+
+def current_password_field(label=None) -> PasswordField:
+    """A password field for the password the person has now."""
+    return PasswordField(
+        label or _l("Current password"),
+        [DataRequired(REQUIRED)],
+        render_kw={"autocomplete": "current-password"},
+    )
+
+
+def check_current_password(field) -> None:
+    """The signed-in user must prove they know the password."""
+    if not current_user.check_password(field.data):
+        raise ValidationError(_("That is not your current password."))
+
+
+def new_password_fields(label, repeat_label) -> tuple[PasswordField, PasswordField]:
+    """A new password and its repetition, which must match."""
+    password = PasswordField(label, [DataRequired(REQUIRED)], render_kw=NEW_PASSWORD)
+    repeat = PasswordField(
+        repeat_label,
         [
             DataRequired(REQUIRED),
             EqualTo("password", message=_l("The passwords don't match.")),
         ],
         render_kw=NEW_PASSWORD,
+    )
+    return password, repeat
+
+
+class NewPasswordMixin:
+    """The new password, typed twice, checked against the shared rules."""
+
+    password, password2 = new_password_fields(
+        _l("New password"), _l("Repeat new password")
     )
 
     def personal_words(self) -> tuple[str, ...]:
@@ -116,162 +191,3 @@ class NewPasswordMixin:
         problem = password_problem(field.data, self.personal_words())
         if problem:
             raise ValidationError(problem)
-
-
-class LoginForm(Form):
-    """Username and password."""
-
-    username = StringField(
-        _l("Username"),
-        [DataRequired(REQUIRED), Length(max=64), no_control_characters],
-        filters=[strip_spaces],
-        render_kw={"autocomplete": "username"},
-    )
-    password = PasswordField(
-        _l("Password"),
-        [DataRequired(REQUIRED)],
-        render_kw={"autocomplete": "current-password"},
-    )
-    remember_me = BooleanField(_l("Remember me"))
-    submit = SubmitField(_l("Sign in"))
-
-
-class RegistrationForm(NewPasswordMixin, Form):
-    """A new account."""
-
-    username = StringField(
-        _l("Username"),
-        [
-            DataRequired(REQUIRED),
-            Length(max=64),
-            Regexp(r"^[\w.-]+$", message=_l("Use letters, digits, '.', '-' or '_'.")),
-        ],
-        filters=[strip_spaces],
-        render_kw={"autocomplete": "username"},
-    )
-    email = address_field(_l("Email"))
-    password = PasswordField(
-        _l("Password"), [DataRequired(REQUIRED)], render_kw=NEW_PASSWORD
-    )
-    password2 = PasswordField(
-        _l("Repeat password"),
-        [
-            DataRequired(REQUIRED),
-            EqualTo("password", message=_l("The passwords don't match.")),
-        ],
-        render_kw=NEW_PASSWORD,
-    )
-    submit = SubmitField(_l("Register"))
-
-    # A taken address is not a form error: the view answers as for a fresh one,
-    # so the form never tells a stranger who has an account. Usernames are public.
-    def validate_username(self, username):
-        """Usernames are unique regardless of case."""
-        if username_taken(username.data):
-            raise ValidationError(USERNAME_TAKEN)
-
-
-def username_taken(username: str) -> bool:
-    """Whether another account already uses this username in any case."""
-    query = sa.select(User.id).where(username_is(username))
-    return db.session.scalar(query) is not None
-
-
-class EditProfileForm(Form):
-    """Username and about-me text."""
-
-    username = RegistrationForm.username
-    about_me = TextAreaField(_l("About me"), [Length(max=140), no_control_characters])
-    submit = SubmitField(_l("Save"))
-
-    def __init__(self, original_username: str, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.original_username = original_username
-
-    def validate_username(self, username):
-        """A changed username must still be unique."""
-        changed = username.data.lower() != self.original_username.lower()
-        if changed and username_taken(username.data):
-            raise ValidationError(USERNAME_TAKEN)
-
-
-class EmptyForm(Form):
-    """Just a CSRF-protected button (follow, unfollow, log out)."""
-
-    submit = SubmitField(_l("Submit"))
-
-
-class PostForm(Form):
-    """A new post."""
-
-    post = TextAreaField(
-        _l("Say something"),
-        [DataRequired(REQUIRED), Length(min=1, max=140), no_control_characters],
-    )
-    submit = SubmitField(_l("Post"))
-
-
-class ResetPasswordRequestForm(Form):
-    """The address to send a reset link to; every address gets the same answer."""
-
-    email = StringField(
-        _l("Email"),
-        [
-            DataRequired(REQUIRED),
-            Length(max=254),
-            no_control_characters,
-            deliverable(compared=True),
-        ],
-        filters=[strip_spaces],
-        render_kw={"autocomplete": "email"},
-    )
-    submit = SubmitField(_l("Send reset link"))
-
-
-class ResetPasswordForm(NewPasswordMixin, Form):
-    """A new password for the account the reset link belongs to."""
-
-    submit = SubmitField(_l("Set new password"))
-
-
-def check_current_password(field) -> None:
-    """The signed-in user must prove they know the password."""
-    if not current_user.check_password(field.data):
-        raise ValidationError(_("That is not your current password."))
-
-
-def current_password_field() -> PasswordField:
-    """A password field for the signed-in user's current password."""
-    return PasswordField(
-        _l("Current password"),
-        [DataRequired(REQUIRED)],
-        render_kw={"autocomplete": "current-password"},
-    )
-
-
-class ChangeEmailForm(Form):
-    """A new address, and the current password."""
-
-    email = address_field(_l("New email address"))
-    password = current_password_field()
-    submit = SubmitField(_l("Send confirmation link"))
-
-    def validate_password(self, field):
-        """Only the account's owner may move it to another address."""
-        check_current_password(field)
-
-    def validate_email(self, email):
-        """Moving to the address already on file would change nothing."""
-        if normalize_email(email.data) == current_user.email_key:
-            raise ValidationError(_("That is already your address."))
-
-
-class ChangePasswordForm(NewPasswordMixin, Form):
-    """The current password, then a new one twice."""
-
-    current_password = current_password_field()
-    submit = SubmitField(_l("Change password"))
-
-    def validate_current_password(self, field):
-        """Only the account's owner may choose its new password."""
-        check_current_password(field)

@@ -6,6 +6,7 @@ It can when the database answers and its schema is at the migrations' head.
 import time
 from functools import lru_cache
 
+import click
 import sqlalchemy as sa
 from alembic.script import ScriptDirectory
 from flask import Blueprint, Flask, current_app
@@ -69,8 +70,6 @@ def init_app(app: Flask) -> None:
     directory = app.extensions["migrate"].directory
     schema = Schema(directory, app.config["SCHEMA_RECHECK_SECONDS"])
     app.extensions["schema"] = schema
-    from app.outbox import serving
-
     if not (app.config["SCHEMA_CHECK_AT_START"] and serving()):
         return
     with app.app_context():
@@ -81,6 +80,12 @@ def init_app(app: Flask) -> None:
             app.logger.warning("Database unavailable at start-up: %s", reason(error))
         # No pooled connection outlives start-up into a forked worker.
         db.engine.dispose()
+
+
+def serving() -> bool:
+    """Whether this process serves requests (WSGI server or `flask run`)."""
+    context = click.get_current_context(silent=True)
+    return context is None or context.info_name == "run"
 
 
 def database_trouble(error: Exception) -> tuple[str, str] | None:

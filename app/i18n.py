@@ -7,9 +7,8 @@ the catalog folder must carry that name (a `zh_TW` folder is silently ignored).
 import os
 import struct
 from datetime import datetime, timedelta
-from functools import cache, lru_cache
+from functools import lru_cache
 
-import wtforms
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_timedelta
 from babel.messages.mofile import read_mo
@@ -26,11 +25,11 @@ from flask import (
 )
 from flask_babel import Babel, get_locale, get_translations
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from jinja2 import pass_context
 
 from app import db
 from app.models import utcnow
+from app.request_helpers import safe_next_url
 
 DEFAULT_LOCALE = "en"
 # Each language by its own name, as the switcher offers it.
@@ -274,36 +273,16 @@ def remember_locale(response, locale: str | None):
 
 @bp.post("/language")
 def choose_language():
-    """The switcher: remember the choice (on the account too), then go back."""
-    from app.auth import safe_next_url  # auth's forms import this module
+    """The switcher: remember the choice (on the account too), then go back.
 
+    CSRFProtect has checked the form's token before this runs.
+    """
     chosen = supported(request.form.get("locale"))
     back = safe_next_url(request.form.get("next")) or url_for("main.index")
     response = redirect(back)
-    if chosen and Form().validate_on_submit():
+    if chosen:
         remember_locale(response, chosen)
         if current_user.is_authenticated:
             current_user.locale = chosen
             db.session.commit()
     return response
-
-
-@cache
-def wtforms_translations(locale: str) -> Translations:
-    """WTForms' own catalog for locale (loaded once per process)."""
-    folder = os.path.join(os.path.dirname(wtforms.__file__), "locale")
-    return Translations.load(folder, [WTFORMS_CATALOGS[locale]], domain="wtforms")
-
-
-class Form(FlaskForm):
-    """Every form's base: WTForms' own messages in the reader's language."""
-
-    class Meta(FlaskForm.Meta):
-        """Traditional, not Simplified, Chinese for WTForms' built-in messages."""
-
-        def get_translations(self, form):
-            """WTForms' catalog for the current locale; none for English."""
-            locale = current_locale()
-            if locale in WTFORMS_CATALOGS:
-                return wtforms_translations(locale)
-            return None  # WTForms' own English

@@ -10,7 +10,6 @@ import gzip
 import hashlib
 import re
 import string
-import unicodedata
 import urllib.request
 from functools import cache
 from importlib.resources import files
@@ -20,6 +19,8 @@ from flask import current_app
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+
+from app.text import fold
 
 SITE_WORDS = ("microblog",)
 # What people build guessable passwords from; none of it counts as their own.
@@ -80,12 +81,7 @@ FOUND = {
 def common_passwords() -> frozenset[str]:
     """The blocklist: Django's 20,000 most common passwords, case-folded."""
     data = files("app").joinpath("data/common-passwords.txt.gz").read_bytes()
-    return frozenset(gzip.decompress(data).decode().casefold().split())
-
-
-def fold(text: str) -> str:
-    """Compare text the way people think of it: Unicode-normalised, any case."""
-    return unicodedata.normalize("NFKC", text).casefold()
+    return frozenset(fold(word) for word in gzip.decompress(data).decode().split())
 
 
 def password_problem(password: str, context: tuple[str, ...] = ()) -> str | None:

@@ -107,9 +107,20 @@ def in_process_profile() -> str:
     )
 
 
+# The hand-written end of docs/benchmarks.md, kept as it is by every run.
+KEPT = "## Why the code is shaped this way"
+
+
+def kept_part(output: Path) -> str:
+    """What follows KEPT in the existing file (with the heading), or nothing."""
+    text = output.read_text() if output.exists() else ""
+    return text[text.index(KEPT) :] if KEPT in text else ""
+
+
 def write(args, tables: str, found, started: float) -> None:
     """docs/benchmarks.md (or --output) and its plot."""
     output = Path(args.output)
+    kept = kept_part(output)
     output.parent.mkdir(exist_ok=True)
     image = output.with_suffix(".png")
     plotted = bool(found) and plot(found, image)
@@ -124,6 +135,7 @@ def write(args, tables: str, found, started: float) -> None:
         "machines are shared and noisy, so absolute numbers mean little.\n\n"
         f"{tables}\n"
         + (f"\n![p50 against data size]({image.name})\n" if plotted else "")
+        + (f"\n{kept}" if kept else "")
     )
     print(f"\nWrote {output}" + (f" and {image}" if plotted else ""))
 

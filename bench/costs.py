@@ -12,9 +12,9 @@ from bench.servers import ROOT, Browser, app_env, free_port, gunicorn, wrk
 IN_PROCESS = """\
 import time, statistics
 from app import create_app, db
-from app.email import send_email
+from app.mail.compose import send_email
 from app.models import User
-from app.outbox import deliver_due
+from app.mail.outbox import deliver_due
 from config import Config
 app = create_app(Config)
 with app.app_context():

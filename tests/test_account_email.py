@@ -12,14 +12,12 @@ import pytest
 import sqlalchemy as sa
 
 from app import db
-from app.email import (
+from app.account.email import (
     CHANGE_SUBJECT,
     CHANGE_TAKEN_SUBJECT,
-    CONFIRM_SUBJECT,
     EMAIL_CHANGED_SUBJECT,
-    REGISTRATION_ATTEMPT_SUBJECT,
-    RESET_SUBJECT,
 )
+from app.auth.email import CONFIRM_SUBJECT, REGISTRATION_ATTEMPT_SUBJECT, RESET_SUBJECT
 from app.models import CONFIRM_PURPOSE, User
 from app.tokens import make_token
 from tests.conftest import PASSWORD, AuthActions, field_error
@@ -232,13 +230,13 @@ def test_sign_up_with_a_taken_address_tells_nobody(
 def test_taken_address_costs_the_same_password_hash(
     app, client, make_user, monkeypatch
 ):
-    from app import models
+    from argon2 import PasswordHasher
 
     make_user("susan", email="susan@example.org")
     hashes = []
-    real = models.PasswordHasher.hash
+    real = PasswordHasher.hash
     monkeypatch.setattr(
-        models.PasswordHasher,
+        PasswordHasher,
         "hash",
         lambda self, password: hashes.append(password) or real(self, password),
     )

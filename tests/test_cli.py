@@ -7,8 +7,10 @@ import pytest
 import sqlalchemy as sa
 
 from app import cli, create_app, db
-from app.email import RESET_SUBJECT, send_email
-from app.models import OutboxMessage, User, as_utc, utcnow
+from app.auth.email import RESET_SUBJECT
+from app.mail.compose import send_email
+from app.mail.models import OutboxMessage
+from app.models import User, as_utc, utcnow
 from tests.conftest import TestConfig
 from tests.test_migrations import migrated_to
 

@@ -17,7 +17,7 @@ import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
-from app.outbox import BATCH
+from app.mail.outbox import BATCH
 from tests.conftest import free_port, wait_for
 from tests.deployment import (
     CLIENTS,

@@ -8,9 +8,10 @@ import sqlalchemy as sa
 from markupsafe import escape
 
 from app import db
-from app.auth import RESET_REQUESTED
-from app.email import CHANGED_SUBJECT, CONFIRM_SUBJECT, RESET_SUBJECT
-from app.models import OutboxMessage, User
+from app.auth.email import CHANGED_SUBJECT, CONFIRM_SUBJECT, RESET_SUBJECT
+from app.auth.routes import RESET_REQUESTED
+from app.mail.models import OutboxMessage
+from app.models import User
 
 USERNAME = "wanda"
 STORED_EMAIL = "Wanda.Smith@Example.org"

@@ -4,9 +4,9 @@ import re
 
 import pytest
 import sqlalchemy as sa
+from argon2 import PasswordHasher
 
 from app import db
-from app import models as app_models
 from app.models import User
 from tests.conftest import PASSWORD, AuthActions
 
@@ -103,8 +103,8 @@ def test_413_for_oversized_body(app, client, monkeypatch, path, data):
     def forbidden(*args, **kwargs):
         pytest.fail("the password hasher ran on an oversized request")
 
-    monkeypatch.setattr(app_models.PasswordHasher, "hash", forbidden)
-    monkeypatch.setattr(app_models.PasswordHasher, "verify", forbidden)
+    monkeypatch.setattr(PasswordHasher, "hash", forbidden)
+    monkeypatch.setattr(PasswordHasher, "verify", forbidden)
     response = client.post(path, data={**data, "password": "x" * 1024 * 1024})
     assert response.status_code == 413
     assert "That was more data than this site accepts in one go." in response.text

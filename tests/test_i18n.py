@@ -12,7 +12,7 @@ from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
 from app import create_app, db
-from app.email import RESET_SUBJECT
+from app.auth.email import RESET_SUBJECT
 from app.models import User
 from config import Config
 from tests.conftest import PASSWORD, AuthActions

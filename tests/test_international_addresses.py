@@ -4,7 +4,8 @@ import pytest
 import sqlalchemy as sa
 
 from app import db
-from app.models import OutboxMessage, User
+from app.mail.models import OutboxMessage
+from app.models import User
 from tests.conftest import PASSWORD, AuthActions, field_error
 
 UNDELIVERABLE = (

@@ -11,8 +11,8 @@ from gunicorn.config import Config as GunicornConfig
 from werkzeug.serving import make_server
 
 from app import create_app, db
+from app.mail.outbox import deliver_due
 from app.models import User
-from app.outbox import deliver_due
 from app.redact import REDACTED, redact
 from tests.conftest import TestConfig, wait_for
 from tests.deployment import (

@@ -19,8 +19,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import sqlalchemy as sa
 
-from app import db, outbox
-from app.models import OutboxMessage
+from app import db
+from app.mail import outbox
+from app.mail.models import OutboxMessage
 from tests.conftest import PASSWORD, AuthActions, Inbox, wait_for
 from tests.deployment import (
     RESET_SUBJECT,
@@ -229,7 +230,7 @@ def sender_thread(app):
 
 def queue_mail(app, count=1):
     """Queue count plain messages."""
-    from app.email import send_email
+    from app.mail.compose import send_email
 
     with app.app_context():
         for number in range(count):
@@ -248,7 +249,7 @@ def test_sender_waits_out_an_outage_with_one_line(
     )
     queue_mail(app)  # queued before the outage, with nobody sending yet
     cluster.stop()
-    with caplog.at_level(logging.WARNING, logger="app.outbox"):
+    with caplog.at_level(logging.WARNING, logger="app.mail.outbox"):
         stop = sender_thread(app)
         try:
             time.sleep(1.5)  # many passes against a dead database

@@ -11,10 +11,12 @@ from email import message_from_bytes, policy
 import pytest
 import sqlalchemy as sa
 
-from app import db, outbox
-from app.email import queue, send_email
-from app.models import OutboxMessage, User, as_utc, utcnow
-from app.outbox import ErrorMailHandler, claim_due, deliver_due
+from app import db
+from app.mail import outbox
+from app.mail.compose import queue, send_email
+from app.mail.models import OutboxMessage
+from app.mail.outbox import ErrorMailHandler, claim_due, deliver_due
+from app.models import User, as_utc, utcnow
 from tests.conftest import PASSWORD, free_port, wait_for
 
 ADDRESS = "susan@example.org"
@@ -631,7 +633,7 @@ def test_a_message_that_cannot_be_built_fails_alone(
         broken = db.session.scalar(sa.select(sa.func.max(OutboxMessage.id)))
     after = queue_email(app, to="other@example.org")
 
-    with app.app_context(), caplog.at_level(logging.ERROR, logger="app.outbox"):
+    with app.app_context(), caplog.at_level(logging.ERROR, logger="app.mail.outbox"):
         assert deliver_due() == 4  # the three, then the report
         row = get_row(broken)
         assert (row.status, row.attempts) == ("failed", 1)

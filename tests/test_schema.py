@@ -9,8 +9,9 @@ import flask_migrate
 import pytest
 import sqlalchemy as sa
 
-from app import create_app, db, outbox
+from app import create_app, db
 from app.health import migrations
+from app.mail import outbox
 from tests.conftest import PASSWORD, TestConfig, free_port, wait_for
 from tests.test_migrations import MIGRATIONS, migrated_to
 

@@ -126,7 +126,7 @@ def test_logging_to_file_outside_debug(tmp_path):
 
 def test_error_mail_handler_only_with_a_mail_server(tmp_path):
     """Errors are mailed to ADMINS only when a mail server is configured."""
-    from app.outbox import ErrorMailHandler
+    from app.mail.outbox import ErrorMailHandler
 
     def has_mail_handler(app):
         return any(isinstance(h, ErrorMailHandler) for h in app.logger.handlers)

@@ -5,12 +5,8 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import expect
 
-from app.email import (
-    CHANGE_SUBJECT,
-    CONFIRM_SUBJECT,
-    EMAIL_CHANGED_SUBJECT,
-    RESET_SUBJECT,
-)
+from app.account.email import CHANGE_SUBJECT, EMAIL_CHANGED_SUBJECT
+from app.auth.email import CONFIRM_SUBJECT, RESET_SUBJECT
 
 from .tour import Tour, flash_texts, sign_in
 

@@ -5,7 +5,7 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import expect
 
-from app.email import CONFIRM_SUBJECT
+from app.auth.email import CONFIRM_SUBJECT
 
 from .tour import Tour, flash_texts, sign_in
 

@@ -1,9 +1,6 @@
 """Getting in: register, sign in and out, and reset a forgotten password."""
 
-import hashlib
-import hmac
 import logging
-from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import (
@@ -19,27 +16,32 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
-from limits import parse
 
 from app import db, limiter
-from app.email import (
+from app.auth.email import (
     request_password_reset,
     send_confirmation_email,
     send_password_changed_email,
     send_registration_attempt_email,
 )
-from app.forms import (
-    USERNAME_TAKEN,
-    EmptyForm,
+from app.auth.forms import (
     LoginForm,
     RegistrationForm,
     ResetPasswordForm,
     ResetPasswordRequestForm,
-    username_taken,
 )
+from app.forms import USERNAME_TAKEN, EmptyForm, username_taken
 from app.fragments import blank_form_page
 from app.i18n import current_locale, remember_locale, supported
-from app.models import User, normalize_email
+from app.limits import (
+    address_digest,
+    failed_login,
+    login_name_key,
+    mail_allowed_to,
+    reset_address_key,
+)
+from app.models import User
+from app.request_helpers import client_ip, safe_next_url
 
 bp = Blueprint("auth", __name__)
 audit = logging.getLogger("app.audit")
@@ -50,60 +52,6 @@ RESET_REQUESTED = _l(
     "If that address is registered, we've sent it a link to reset your password. "
     "It may take a minute to arrive."
 )
-
-
-def client_ip() -> str:
-    """The client address (behind ProxyFix when configured)."""
-    return request.remote_addr or "-"
-
-
-def address_digest(address: str) -> str:
-    """A keyed digest that lets logs correlate an address without storing it."""
-    key = current_app.config["SECRET_KEY"].encode()
-    digest = hmac.new(key, normalize_email(address).encode(), hashlib.sha256)
-    return digest.hexdigest()[:16]
-
-
-def reset_address_key() -> str:
-    """Rate-limit key: the normalised submitted address, registered or not."""
-    return "reset-address:" + address_digest(request.form.get("email", ""))
-
-
-def mail_allowed_to(address: str) -> bool:
-    """Whether one more unasked-for notice may go to address.
-
-    Anyone can trigger these (a sign-up with a taken address, a move to one), so
-    each address gets at most RESET_REQUESTS_PER_ADDRESS of them.
-    """
-    if not current_app.config["RATELIMIT_ENABLED"]:
-        return True
-    limit = parse(current_app.config["RESET_REQUESTS_PER_ADDRESS"])
-    try:
-        return limiter.limiter.hit(limit, "notice-address", address_digest(address))
-    except Exception:  # noqa: BLE001 - a storage outage must not block sign-up
-        return True
-
-
-def login_name_key() -> str:
-    """Rate-limit key for failed logins: the username being guessed."""
-    return "login-name:" + request.form.get("username", "").strip().lower()[:64]
-
-
-def failed_login(response) -> bool:
-    """A login counts against the limit only when it fails (no redirect)."""
-    return response.status_code == 200
-
-
-def safe_next_url(target: str | None) -> str | None:
-    """target if it is a path on this site, else None (no open redirects)."""
-    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
-        return None
-    if "\\" in target or any(ord(char) < 32 or ord(char) == 127 for char in target):
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc:
-        return None
-    return target
 
 
 @bp.route("/login", methods=["GET", "POST"])

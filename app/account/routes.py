@@ -22,22 +22,21 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from app import db, limiter
-from app.auth import client_ip, mail_allowed_to, safe_next_url
-from app.email import (
-    request_password_reset,
+from app.account.email import (
     send_change_email_link,
     send_change_email_taken_email,
-    send_confirmation_email,
     send_email_changed_emails,
+)
+from app.account.forms import ChangeEmailForm, ChangePasswordForm
+from app.auth.email import (
+    request_password_reset,
+    send_confirmation_email,
     send_password_changed_email,
 )
-from app.forms import ChangeEmailForm, ChangePasswordForm, EmptyForm
-from app.models import (
-    CHANGE_PURPOSE,
-    CONFIRM_PURPOSE,
-    REVERT_PURPOSE,
-    User,
-)
+from app.forms import EmptyForm
+from app.limits import mail_allowed_to
+from app.models import CHANGE_PURPOSE, CONFIRM_PURPOSE, REVERT_PURPOSE, User
+from app.request_helpers import client_ip, safe_next_url
 
 bp = Blueprint("account", __name__)
 audit = logging.getLogger("app.audit")

@@ -17,8 +17,9 @@ from flask_login import current_user, login_required
 from markupsafe import Markup
 
 from app import db
-from app.forms import USERNAME_TAKEN, EditProfileForm, EmptyForm, PostForm
+from app.forms import USERNAME_TAKEN, EmptyForm
 from app.fragments import blank_form_page
+from app.main.forms import EditProfileForm, PostForm
 from app.models import (
     EVERYONES_POSTS,
     FEED,

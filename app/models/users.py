@@ -1,11 +1,9 @@
-"""Database models: users, posts, follows and the mail outbox."""
+"""Accounts: who a person is, how they sign in, and the address they prove."""
 
 import hashlib
 import json
 import secrets
-import unicodedata
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Optional
 
@@ -18,6 +16,16 @@ from flask_login import UserMixin
 from werkzeug.security import check_password_hash
 
 from app import db, login
+from app.models.clock import Timestamp, as_utc, utcnow
+from app.models.posts import (
+    FEED,
+    FOLLOWED_BY,
+    FOLLOWERS_OF,
+    NEWEST_FIRST,
+    Post,
+    followers,
+)
+from app.text import fold
 from app.tokens import make_token, read_token
 
 RESET_PURPOSE = "password-reset"
@@ -27,32 +35,14 @@ CHANGE_PURPOSE = "change-email"
 REVERT_PURPOSE = "revert-email"
 
 
-def utcnow() -> datetime:
-    """Now, as an aware UTC datetime."""
-    return datetime.now(UTC)
-
-
-def as_utc(moment: datetime) -> datetime:
-    """The same instant as an aware UTC datetime (SQLite hands back naive ones)."""
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
-
-
-class Timestamp(sa.types.TypeDecorator):
-    """A UTC timestamp that always comes back timezone-aware, SQLite included."""
-
-    impl = sa.DateTime(timezone=True)
-    cache_ok = True
-
-    def process_result_value(self, value, dialect):
-        """Attach UTC to the naive datetimes SQLite returns."""
-        return None if value is None else as_utc(value)
+def undo_window() -> timedelta:
+    """How long a changed address may be restored (its undo link's lifetime)."""
+    return timedelta(seconds=current_app.config["REVERT_EMAIL_EXPIRES"])
 
 
 def normalize_email(address: str) -> str:
-    """The form two addresses are compared in: NFKC, case-folded (UTR #36)."""
-    return unicodedata.normalize("NFKC", address.strip()).casefold()
+    """The form two addresses are compared in (app.text.fold), blanks trimmed."""
+    return fold(address.strip())
 
 
 def new_session_token() -> str:
@@ -75,26 +65,6 @@ def password_hasher() -> PasswordHasher:
         memory_cost=config["ARGON2_MEMORY_COST"],
         parallelism=1,
     )
-
-
-followers = sa.Table(
-    "followers",
-    db.metadata,
-    sa.Column(
-        "follower_id",
-        sa.Integer,
-        sa.ForeignKey("user.id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
-    sa.Column(
-        "followed_id",
-        sa.Integer,
-        sa.ForeignKey("user.id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
-    # The primary key serves "whom does X follow"; this serves "who follows X".
-    sa.Index("ix_followers_followed_id", "followed_id"),
-)
 
 
 class User(UserMixin, db.Model):
@@ -250,7 +220,7 @@ class User(UserMixin, db.Model):
     def reserving(address: str) -> Optional["User"]:
         """The account that may still restore this address as its own (undo)."""
         key = normalize_email(address)
-        since = utcnow() - timedelta(seconds=current_app.config["REVERT_EMAIL_EXPIRES"])
+        since = utcnow() - undo_window()
         return db.session.scalar(
             sa.select(User).where(
                 User.previous_email_key == key, User.email_changed_at > since
@@ -276,15 +246,11 @@ class User(UserMixin, db.Model):
         """Forget the pending change; its link dies with it."""
         self.pending_email = self.pending_email_since = None
 
-    def undo_window(self) -> timedelta:
-        """How long the previous address may be restored after a change."""
-        return timedelta(seconds=current_app.config["REVERT_EMAIL_EXPIRES"])
-
     def can_undo_email_change(self) -> bool:
         """Whether the previous address can still be restored (its link lives)."""
         changed = self.email_changed_at
         return bool(self.previous_email and changed) and (
-            utcnow() - as_utc(changed) < self.undo_window()
+            utcnow() - as_utc(changed) < undo_window()
         )
 
     def apply_email_change(self) -> str:
@@ -389,37 +355,6 @@ def load_user(session_token: str) -> User | None:
     return db.session.scalar(USER_BY_SESSION, {"token": session_token})
 
 
-class Post(db.Model):
-    """A short message a user published."""
-
-    id: so.Mapped[int] = so.mapped_column(primary_key=True)
-    body: so.Mapped[str] = so.mapped_column(sa.String(140))
-    timestamp: so.Mapped[datetime] = so.mapped_column(Timestamp(), default=utcnow)
-    user_id: so.Mapped[int] = so.mapped_column(
-        sa.ForeignKey(User.id, ondelete="CASCADE")
-    )
-
-    author: so.Mapped[User] = so.relationship(back_populates="posts")
-
-    # Pages are read newest first and resume after a (timestamp, id) cursor
-    # (app.pagination): these indexes let any page start with one seek.
-    __table_args__ = (
-        sa.Index("ix_post_timeline", "timestamp", "id"),
-        sa.Index("ix_post_user_timeline", "user_id", "timestamp", "id"),
-    )
-
-    def __repr__(self) -> str:
-        return f"<Post {self.body}>"
-
-
-# Statements pages run on every view, built once with parameters: building a
-# statement and its SQL cache key anew cost about as much as running it.
-FOLLOWERS_OF = sa.select(sa.func.count()).where(
-    followers.c.followed_id == sa.bindparam("profile_id")
-)
-FOLLOWED_BY = sa.select(sa.func.count()).where(
-    followers.c.follower_id == sa.bindparam("profile_id")
-)
 # A profile page's user, their follow counts and whether the viewer follows them.
 PROFILE = sa.select(
     User.id,
@@ -442,77 +377,3 @@ PROFILE = sa.select(
     )
     .label("followed"),
 ).where(User.username == sa.bindparam("username"))
-
-
-def read(statement: sa.Executable, params: dict) -> sa.CursorResult:
-    """Plain rows of statement: the ORM's execution path costs more than the query."""
-    return db.session.connection().execute(statement, params)
-
-
-@dataclass(frozen=True)
-class Timeline:
-    """Posts a page lists (app.pagination orders and pages them).
-
-    authors: when the posts are those of a few authors (a feed), their ids; a
-    database that can (PostgreSQL's LATERAL) then reads each author's newest
-    posts from their own index instead of filtering everyone's timeline.
-    """
-
-    posts: sa.Select
-    authors: sa.CompoundSelect | None = None
-
-
-NEWEST_FIRST = (Post.timestamp.desc(), Post.id.desc())
-EVERYONES_POSTS = Timeline(sa.select(Post))
-POSTS_BY = Timeline(sa.select(Post).where(Post.user_id == sa.bindparam("author_id")))
-# A reader's feed: the people they follow, and themselves.
-FEED_AUTHORS = sa.union(
-    sa.select(followers.c.followed_id.label("author_id")).where(
-        followers.c.follower_id == sa.bindparam("reader_id")
-    ),
-    sa.select(sa.bindparam("reader_id", type_=sa.Integer).label("author_id")),
-)
-FEED = Timeline(
-    sa.select(Post).where(Post.user_id.in_(FEED_AUTHORS)), authors=FEED_AUTHORS
-)
-
-
-class OutboxMessage(db.Model):
-    """An email waiting to be delivered (or the record that it was)."""
-
-    __tablename__ = "outbox"
-
-    id: so.Mapped[int] = so.mapped_column(primary_key=True)
-    # "email": a rendered message; any other kind is rendered at delivery
-    # (app.outbox.COMPOSERS), so no live link is ever stored: "password_reset"
-    # for whichever active account the address matches, so requests cost the
-    # same; the account mails for user_id.
-    kind: so.Mapped[str] = so.mapped_column(sa.String(32), default="email")
-    recipients: so.Mapped[str | None] = so.mapped_column(sa.String(1024))
-    subject: so.Mapped[str | None] = so.mapped_column(sa.String(256))
-    text_body: so.Mapped[str | None] = so.mapped_column(sa.Text)
-    html_body: so.Mapped[str | None] = so.mapped_column(sa.Text)
-    status: so.Mapped[str] = so.mapped_column(
-        sa.String(16), default="pending", index=True
-    )
-    attempts: so.Mapped[int] = so.mapped_column(default=0)
-    last_error: so.Mapped[str | None] = so.mapped_column(sa.String(512))
-    created_at: so.Mapped[datetime] = so.mapped_column(Timestamp(), default=utcnow)
-    next_attempt_at: so.Mapped[datetime] = so.mapped_column(
-        Timestamp(), default=utcnow, index=True
-    )
-    locked_until: so.Mapped[datetime | None] = so.mapped_column(Timestamp())
-    expires_at: so.Mapped[datetime | None] = so.mapped_column(Timestamp())
-    sent_at: so.Mapped[datetime | None] = so.mapped_column(Timestamp())
-    # For mail rendered at delivery: whose account it is about, and what the
-    # message needs to say (when and from where a change was made).
-    user_id: so.Mapped[int | None] = so.mapped_column(
-        sa.ForeignKey(User.id, ondelete="CASCADE")
-    )
-    details: so.Mapped[dict | None] = so.mapped_column(sa.JSON)
-    # The language of the request that queued it, for mail to an address that
-    # has no account to take the language from.
-    locale: so.Mapped[str | None] = so.mapped_column(sa.String(16))
-
-    def __repr__(self) -> str:
-        return f"<OutboxMessage {self.id} {self.kind} {self.status}>"

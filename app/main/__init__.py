@@ -1,0 +1,5 @@
+"""Posts, the feed, explore, profiles and follows."""
+
+from app.main.routes import bp
+
+__all__ = ["bp"]

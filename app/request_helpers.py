@@ -1,0 +1,22 @@
+"""What a request tells the views: the client's address, and a safe place to go next."""
+
+from urllib.parse import urlsplit
+
+from flask import request
+
+
+def client_ip() -> str:
+    """The client address (behind ProxyFix when configured)."""
+    return request.remote_addr or "-"
+
+
+def safe_next_url(target: str | None) -> str | None:
+    """target if it is a path on this site, else None (no open redirects)."""
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return None
+    if "\\" in target or any(ord(char) < 32 or ord(char) == 127 for char in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target
