@@ -9,8 +9,8 @@ part holds a marker, filled in, escaped, with each reader's own value on the
 way out. A whole page that shows anything of its reader (the "confirm your
 address" banner, a flashed message) is never stored.
 
-Keys hold nothing that grows with traffic (no paths, no tokens, no users) and
-every store is bounded (STORES), old keys falling out. A changed value (a
+Keys hold nothing that grows with traffic (no paths, no page numbers, no
+tokens) and every store is bounded (STORES), old keys falling out. A changed value (a
 renamed user, a new "3 minutes ago") is a new key, never a stale entry, so
 nothing expires. While templates auto-reload (`make run`), nothing is stored:
 Store.get. tests/test_page_store.py renders every part in PARTS for different
@@ -244,7 +244,7 @@ def fragment(template: str, **values) -> Markup:
 def posts_html(context, posts: Iterable[sa.Row]) -> Markup:
     """Listed posts (app.pagination rows) as HTML, each a stored _post.html."""
     # The render's own request and locale: the proxies cost a lookup a post.
-    root = context["request"].script_root
+    root = context["request"].root_path
     locale = context["current_locale"]
     store = stores(current_app)["posts"]
     rows, now = list(posts), utcnow()
