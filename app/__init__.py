@@ -62,11 +62,23 @@ def create_app(config_class: type = Config) -> Flask:
     limiter.init_app(app)
     bootstrap.init_app(app)
 
-    from app import account, auth, cli, errors, fragments, health, i18n, main, redact
+    from app import (
+        account,
+        auth,
+        cli,
+        errors,
+        forms,
+        fragments,
+        health,
+        i18n,
+        main,
+        redact,
+    )
     from app.mail import devmail, outbox
 
     i18n.init_app(app)
     fragments.init_app(app)
+    app.add_template_global(forms.csrf_input)
     app.register_blueprint(main.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(account.bp)

@@ -12,6 +12,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup, escape
 from wtforms import PasswordField, StringField, SubmitField
 from wtforms.validators import (
     DataRequired,
@@ -51,6 +53,12 @@ class Form(FlaskForm):
             if locale in WTFORMS_CATALOGS:
                 return wtforms_translations(locale)
             return None  # WTForms' own English
+
+
+def csrf_input() -> Markup:
+    """The hidden CSRF field every POST form carries (templates: csrf_input())."""
+    token = escape(generate_csrf())
+    return Markup(f'<input type="hidden" name="csrf_token" value="{token}">')  # noqa: S704
 
 
 class EmptyForm(Form):
