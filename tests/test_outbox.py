@@ -670,3 +670,35 @@ def test_undeliverable_report_is_not_reported_again(make_app, start_smtp, report
         statuses = db.session.scalars(sa.select(OutboxMessage.status)).all()
         assert statuses == ["failed", "failed"]
     assert server.messages == []
+
+
+def test_every_kind_of_mail_a_feature_queues_has_its_builder(app):
+    """Features register their builders with app.mail; the mail package knows none."""
+    from app.mail.compose import BUILDERS
+
+    assert set(BUILDERS) >= {
+        "password_reset",
+        "confirm_email",
+        "registration_attempt",
+        "password_changed",
+        "change_email",
+        "change_email_taken",
+        "email_changed",
+    }
+    assert BUILDERS["password_reset"].__module__ == "app.auth.email"
+    assert BUILDERS["change_email"].__module__ == "app.account.email"
+
+
+def test_a_kind_nobody_builds_fails_loudly_not_silently(make_app, start_smtp):
+    """A row of a kind no feature registered is a bug: failed with the reason."""
+    server = start_smtp(Mailbox())
+    app = mail_app(make_app, server.port)
+    with app.app_context():
+        queue(kind="no_such_kind", recipients=ADDRESS)
+        db.session.commit()
+        row_id = db.session.scalar(sa.select(sa.func.max(OutboxMessage.id)))
+        deliver_due()
+        row = get_row(row_id)
+        assert (row.status, row.attempts) == ("failed", 1)
+        assert "no_such_kind" in row.last_error
+    assert server.messages == []

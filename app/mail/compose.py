@@ -9,6 +9,7 @@ knows no feature: features import it, never the other way round.
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import wraps
 
 import sqlalchemy as sa
 from flask import current_app, has_request_context, render_template, url_for
@@ -78,6 +79,7 @@ def account_mail(kind: str) -> Callable:
     """
 
     def register(builder: Callable[[OutboxMessage, User], Message | None]):
+        @wraps(builder)
         def build(row: OutboxMessage) -> Message | None:
             user = active_user(row.user_id) if row.user_id else None
             if user is None:
