@@ -112,6 +112,14 @@ class Config:
         os.environ.get("CONFIRM_RESENDS_PER_ACCOUNT") or "1/minute;5/day"
     )
 
+    # The second factor: sensitive changes need a sign-in this recent (seconds);
+    # a right password waits this long for its code, allowing this many wrong
+    # ones; an account takes at most this many wrong codes an hour in all.
+    REAUTHENTICATE_AFTER = env_int("REAUTHENTICATE_AFTER", 600)
+    TWO_FACTOR_SIGN_IN_SECONDS = 5 * 60
+    TWO_FACTOR_CODES_PER_SIGN_IN = 5
+    TWO_FACTOR_FAILURES_PER_HOUR = env_int("TWO_FACTOR_FAILURES_PER_HOUR", 10)
+
     MAX_CONTENT_LENGTH = 64 * 1024
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

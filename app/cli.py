@@ -1,5 +1,6 @@
 """Operator commands: `flask mail ...` and `flask user ...`."""
 
+import logging
 import signal
 
 import click
@@ -8,7 +9,7 @@ from flask import Blueprint, current_app, render_template
 from flask.cli import AppGroup, with_appcontext
 
 from app import db
-from app.auth.email import send_password_reset_email
+from app.auth.email import send_password_reset_email, send_security_notice
 from app.database import UNAVAILABLE, reason
 from app.mail.compose import send_email
 from app.mail.models import OutboxMessage
@@ -16,6 +17,7 @@ from app.mail.outbox import deliver_due, retry_failed, run_forever, stop_senders
 from app.models import User, normalize_email, utcnow
 
 bp = Blueprint("cli", __name__, cli_group=None)
+audit = logging.getLogger("app.audit")
 
 
 class NeedsDatabase(AppGroup):
@@ -140,3 +142,27 @@ def send_reset(email):
     db.session.commit()
     deliver_due()
     click.echo(f"Queued a reset link for {account.username} <{account.email}>.")
+
+
+@user.command("two-factor-off")
+@click.argument("username")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def two_factor_off(username, yes):
+    """Turn off USERNAME's second factor (lost phone and lost recovery codes)."""
+    account = User.by_username(username)
+    if account is None:
+        raise click.ClickException(f"No account is called {username}.")
+    if not account.two_factor_enabled:
+        raise click.ClickException(f"{account.username} has no second factor on.")
+    click.echo(
+        f"{account.username} <{account.email}> will sign in with the password "
+        "alone. Do this only once you know it is the owner asking."
+    )
+    if not yes:
+        click.confirm("Turn their second factor off?", abort=True)
+    account.disable_two_factor()
+    send_security_notice(account, "two_factor_off_by_operator", None, None)
+    db.session.commit()
+    deliver_due()
+    audit.warning("two_factor_disabled_by_operator user_id=%s", account.id)
+    click.echo(f"Two-factor sign-in is off for {account.username}; they were told.")

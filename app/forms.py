@@ -7,12 +7,13 @@ from functools import cache
 import sqlalchemy as sa
 import wtforms
 from babel.support import Translations
-from flask import current_app
+from flask import current_app, g, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import generate_csrf
+from flask_wtf.form import _Auto
 from markupsafe import Markup, escape
 from wtforms import PasswordField, StringField, SubmitField
 from wtforms.validators import (
@@ -53,6 +54,13 @@ class Form(FlaskForm):
             if locale in WTFORMS_CATALOGS:
                 return wtforms_translations(locale)
             return None  # WTForms' own English
+
+        def wrap_formdata(self, form, formdata):
+            """On the way back from /reauthenticate, what was typed before it."""
+            resumed = g.get("resumed")
+            if formdata is _Auto and resumed is not None and request.method == "GET":
+                return resumed
+            return super().wrap_formdata(form, formdata)
 
 
 def csrf_input() -> Markup:
@@ -157,6 +165,22 @@ def current_password_field(label=None) -> PasswordField:
         label or _l("Current password"),
         [DataRequired(REQUIRED)],
         render_kw={"autocomplete": "current-password"},
+    )
+
+
+CODE_TOO_LONG = _l("A code is 6 digits, or a recovery code like abcd-efgh-jkmn.")
+
+
+def code_field(label=None, numeric: bool = False) -> StringField:
+    """A code from an authenticator app (numeric) or, where allowed, a recovery code."""
+    render_kw = {"autocomplete": "one-time-code", "autocapitalize": "off"}
+    if numeric:
+        render_kw["inputmode"] = "numeric"
+    return StringField(
+        label or _l("Code"),
+        [DataRequired(REQUIRED), Length(max=64, message=CODE_TOO_LONG)],
+        filters=[strip_spaces],
+        render_kw=render_kw,
     )
 
 

@@ -1,5 +1,7 @@
-"""What a request tells the views: the client's address, and a safe place to go next."""
+"""What a request tells the views: the client's address and browser, and a safe
+place to go next."""
 
+import re
 from urllib.parse import urlsplit
 
 from flask import request
@@ -20,3 +22,14 @@ def safe_next_url(target: str | None) -> str | None:
     if parts.scheme or parts.netloc:
         return None
     return target
+
+
+def browser_name() -> str:
+    """The User-Agent, cut down to plain words: it goes into mail the owner reads."""
+    agent = request.headers.get("User-Agent", "")
+    words = [
+        word
+        for word in re.sub(r"[^A-Za-z0-9 ._/;:()+-]", " ", agent).split()
+        if "//" not in word and not word.lower().startswith(("http", "www."))
+    ]
+    return " ".join(words)[:120] or "unknown browser"

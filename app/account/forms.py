@@ -1,4 +1,4 @@
-"""Forms for managing the account you have: its password and its address."""
+"""Forms for managing the account you have: password, address, second factor."""
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -11,9 +11,11 @@ from app.forms import (
     NewPasswordMixin,
     address_field,
     check_current_password,
+    code_field,
     current_password_field,
 )
 from app.models import normalize_email
+from app.models.two_factor import code_text, is_totp_code
 
 
 class ChangeEmailForm(Form):
@@ -41,4 +43,28 @@ class ChangePasswordForm(NewPasswordMixin, Form):
 
     def validate_current_password(self, field):
         """Only the account's owner may choose its new password."""
+        check_current_password(field)
+
+
+class EnableTwoFactorForm(Form):
+    """The first code from the authenticator app, proving it holds the key."""
+
+    code = code_field(_l("The 6-digit code your app shows"), numeric=True)
+    submit = SubmitField(_l("Turn on two-factor sign-in"))
+
+    def validate_code(self, field):
+        """Six digits; the view checks them against the key."""
+        if not is_totp_code(code_text(field.data)):
+            raise ValidationError(_("Type the 6 digits your app shows."))
+
+
+class DisableTwoFactorForm(Form):
+    """The password and a current code (or a recovery code)."""
+
+    password = current_password_field()
+    code = code_field(_l("Code from your authenticator app, or a recovery code"))
+    submit = SubmitField(_l("Turn off two-factor sign-in"))
+
+    def validate_password(self, field):
+        """Only the account's owner may turn it off."""
         check_current_password(field)

@@ -6,7 +6,6 @@ anyone in (app.tokens, User.token_state).
 """
 
 import logging
-import re
 
 import sqlalchemy as sa
 from flask import (
@@ -19,7 +18,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, logout_user
 
 from app import db, limiter
 from app.account.email import (
@@ -33,10 +32,11 @@ from app.auth.email import (
     send_confirmation_email,
     send_password_changed_email,
 )
+from app.auth.sign_in import mark_recent, sign_in
 from app.forms import EmptyForm
 from app.limits import mail_allowed_to
 from app.models import CHANGE_PURPOSE, CONFIRM_PURPOSE, REVERT_PURPOSE, User
-from app.request_helpers import client_ip, safe_next_url
+from app.request_helpers import browser_name, client_ip, safe_next_url
 
 bp = Blueprint("account", __name__)
 audit = logging.getLogger("app.audit")
@@ -67,7 +67,7 @@ def change_password():
         user.cancel_email_change()
         send_password_changed_email(user)
         db.session.commit()
-        login_user(user, remember=remembered)
+        sign_in(user, remember=remembered)  # asked for the password: recent
         flash(
             _("Password changed. Your other sessions have been signed out."), "success"
         )
@@ -154,6 +154,7 @@ def change_email():
     """Ask for a new address; nothing changes until its link is followed."""
     form = ChangeEmailForm()
     if form.validate_on_submit():
+        mark_recent()  # the form asked for the current password
         user = current_user._get_current_object()
         user.request_email_change(form.email.data)
         holder = User.by_email(form.email.data)
@@ -284,17 +285,6 @@ def committed() -> bool:
         db.session.rollback()
         return False
     return True
-
-
-def browser_name() -> str:
-    """The User-Agent, cut down to plain words: it goes into mail the owner reads."""
-    agent = request.headers.get("User-Agent", "")
-    words = [
-        word
-        for word in re.sub(r"[^A-Za-z0-9 ._/;:()+-]", " ", agent).split()
-        if "//" not in word and not word.lower().startswith(("http", "www."))
-    ]
-    return " ".join(words)[:120] or "unknown browser"
 
 
 def invalid_link(kind: str):

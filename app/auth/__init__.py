@@ -1,5 +1,6 @@
-"""Getting in: sign up, sign in and out, and a forgotten password."""
+"""Getting in: sign up, sign in (and its second step) and out, a forgotten password."""
 
+from app.auth import two_factor  # noqa: F401 - registers its views on bp
 from app.auth.routes import bp
 
 __all__ = ["bp"]

@@ -1,10 +1,12 @@
 """The mail of getting in: proving the address, a sign-up with a taken one, the
-reset link and the notice that the password changed."""
+reset link, the notice that the password changed, and security notices (the
+second factor turned on or off, wrong codes after a right password, a recovery
+code used)."""
 
 from datetime import datetime, timedelta
 
 from flask import current_app
-from flask_babel import force_locale
+from flask_babel import force_locale, format_datetime
 from flask_babel import lazy_gettext as _l
 from flask_mail import Message
 
@@ -135,4 +137,66 @@ def password_changed_message(row: OutboxMessage, user: User) -> Message | None:
         "password_changed",
         user=user,
         link=public_url("auth.reset_password_request"),
+    )
+
+
+# Each security notice: its subject, what happened, and what to do if it was not you.
+NOTICES = {
+    "two_factor_on": (
+        _l("[Microblog] Two-factor sign-in was turned on"),
+        _l("Two-factor sign-in was turned on for your account."),
+    ),
+    "two_factor_off": (
+        _l("[Microblog] Two-factor sign-in was turned off"),
+        _l("Two-factor sign-in was turned off for your account."),
+    ),
+    "two_factor_off_by_operator": (
+        _l("[Microblog] Two-factor sign-in was turned off"),
+        _l(
+            "The site's administrators turned two-factor sign-in off for your "
+            "account, as asked when the phone and the recovery codes were lost."
+        ),
+    ),
+    "code_failures": (
+        _l("[Microblog] Someone has your password"),
+        _l(
+            "Someone signed in with your password but not with your code: too many "
+            "wrong codes were typed, so codes are refused for an hour. Your account "
+            "is safe only while your phone is: change your password now."
+        ),
+    ),
+    "recovery_code_used": (
+        _l("[Microblog] A recovery code was used"),
+        _l("Someone signed in to your account with one of its recovery codes."),
+    ),
+}
+
+
+def send_security_notice(
+    user: User, event: str, ip: str | None, browser: str | None, **extra
+):
+    """Tell the owner, at the address on file, of a change to how they sign in."""
+    details = {"event": event, "when": utcnow().isoformat(), "ip": ip}
+    queue_account_mail(
+        "security_notice", user, user.email, browser=browser, **details, **extra
+    )
+
+
+@account_mail("security_notice")
+def security_notice_message(row: OutboxMessage, user: User) -> Message | None:
+    """A security notice: what happened, when, from where, and what to do."""
+    if user.email_key != row.recipients:
+        return None
+    details = row.details
+    subject, lead = NOTICES[details["event"]]
+    return rendered(
+        subject,
+        user.email,
+        "security_notice",
+        user=user,
+        lead=lead,
+        details=details,
+        when=format_datetime(datetime.fromisoformat(details["when"]), "long"),
+        settings_link=public_url("account.settings"),
+        reset_link=public_url("auth.reset_password_request"),
     )

@@ -10,6 +10,7 @@ from app.forms import (
     Form,
     NewPasswordMixin,
     address_field,
+    code_field,
     current_password_field,
     deliverable,
     new_password_fields,
@@ -71,3 +72,24 @@ class ResetPasswordForm(NewPasswordMixin, Form):
     """A new password for the account the reset link belongs to."""
 
     submit = SubmitField(_l("Set new password"))
+
+
+class TwoFactorForm(Form):
+    """The second step of signing in: a code from the app, or a recovery code."""
+
+    code = code_field(_l("Code from your authenticator app, or a recovery code"))
+    submit = SubmitField(_l("Verify"))
+
+
+class ReauthenticateForm(Form):
+    """Proof, just now, that the person at the keyboard owns the account."""
+
+    password = current_password_field(_l("Password"))
+    submit = SubmitField(_l("Continue"))
+
+
+class ReauthenticateCodeForm(Form):
+    """The same proof for an account with a second factor: one of its codes."""
+
+    code = code_field(_l("Code from your authenticator app, or a recovery code"))
+    submit = SubmitField(_l("Continue"))

@@ -15,7 +15,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, logout_user
 
 from app import db, limiter
 from app.auth.email import (
@@ -30,9 +30,10 @@ from app.auth.forms import (
     ResetPasswordForm,
     ResetPasswordRequestForm,
 )
+from app.auth.sign_in import finish_sign_in
 from app.forms import USERNAME_TAKEN, EmptyForm, username_taken
 from app.fragments import blank_form_page
-from app.i18n import current_locale, remember_locale, supported
+from app.i18n import current_locale
 from app.limits import (
     address_digest,
     failed_login,
@@ -40,13 +41,15 @@ from app.limits import (
     mail_allowed_to,
     reset_address_key,
 )
-from app.models import User
+from app.models import PendingSignIn, User
 from app.request_helpers import client_ip, safe_next_url
 
 bp = Blueprint("auth", __name__)
 audit = logging.getLogger("app.audit")
 
 RESET_SESSION_KEY = "_password_reset_token"
+# The browser's token for its half-done sign-in (app.models.PendingSignIn).
+PENDING_SIGN_IN = "_pending_sign_in"
 # One message for every address, so the page never tells who has an account.
 RESET_REQUESTED = _l(
     "If that address is registered, we've sent it a link to reset your password. "
@@ -74,13 +77,19 @@ def login():
         if user.password_needs_rehash():
             user.rehash_password(form.password.data)
             db.session.commit()
-        if not login_user(user, remember=form.remember_me.data):
+        next_page = safe_next_url(request.args.get("next"))
+        if user.two_factor_enabled and user.is_active:
+            # A right password alone signs nobody in: the code comes next.
+            session[PENDING_SIGN_IN] = PendingSignIn.start(
+                user.id, form.remember_me.data, next_page
+            )
+            db.session.commit()
+            return redirect(url_for("auth.login_two_factor"))
+        response = finish_sign_in(user, form.remember_me.data, next_page)
+        if response is None:
             flash(_("Invalid username or password."), "danger")
             return render_template("auth/login.html", title=_("Sign in"), form=form)
-        next_page = safe_next_url(request.args.get("next"))
-        response = redirect(next_page or url_for("main.index"))
-        # Kept in a cookie too, so pages stay in it while the database is away.
-        return remember_locale(response, supported(user.locale))
+        return response
     return render_template("auth/login.html", title=_("Sign in"), form=form)
 
 

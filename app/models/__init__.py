@@ -1,4 +1,5 @@
-"""Database models: accounts (users.py), posts and follows (posts.py), times (clock.py).
+"""Database models: accounts (users.py), the second factor
+(two_factor.py), posts and follows (posts.py), times (clock.py).
 
 Everything is importable from here, as the tutorial has it: `from app.models import
 User, Post`. The outbox's table is app.mail.models.
@@ -17,6 +18,7 @@ from app.models.posts import (
     followers,
     read,
 )
+from app.models.two_factor import PendingSignIn, RecoveryCode
 from app.models.users import (
     CHANGE_PURPOSE,
     CONFIRM_PURPOSE,
@@ -47,7 +49,9 @@ __all__ = [
     "RESET_AUDIENCE",
     "RESET_PURPOSE",
     "REVERT_PURPOSE",
+    "PendingSignIn",
     "Post",
+    "RecoveryCode",
     "Timeline",
     "Timestamp",
     "User",

@@ -25,6 +25,7 @@ from app.models.posts import (
     Post,
     followers,
 )
+from app.models.two_factor import SecondFactor
 from app.text import fold
 from app.tokens import make_token, read_token
 
@@ -67,7 +68,7 @@ def password_hasher() -> PasswordHasher:
     )
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, SecondFactor, db.Model):
     """A person with an account."""
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
@@ -98,6 +99,14 @@ class User(UserMixin, db.Model):
         sa.String(254), index=True
     )
     email_changed_at: so.Mapped[datetime | None] = so.mapped_column(Timestamp())
+    # The second factor (app.models.two_factor): the authenticator key, encrypted
+    # (never plain), the last time step a code was accepted for, when it was
+    # turned on, and this hour's wrong codes.
+    totp_key: so.Mapped[str | None] = so.mapped_column(sa.String(255))
+    totp_last_step: so.Mapped[int | None] = so.mapped_column(sa.BigInteger)
+    two_factor_since: so.Mapped[datetime | None] = so.mapped_column(Timestamp())
+    code_failures: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
+    code_failures_since: so.Mapped[datetime | None] = so.mapped_column(Timestamp())
 
     # Deleting a user deletes their posts and follows in the database itself.
     posts: so.WriteOnlyMapped["Post"] = so.relationship(
