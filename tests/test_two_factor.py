@@ -362,6 +362,22 @@ def test_a_half_done_sign_in_lasts_five_minutes(app, client, enrolled, clock):
     assert signed_in_as(client) is None
 
 
+def test_half_done_sign_ins_nobody_finished_are_removed(app, client, enrolled):
+    """A new one clears out the expired ones."""
+    for _ in range(3):
+        sign_in(app.test_client())
+    with app.app_context():
+        db.session.execute(
+            sa.update(PendingSignIn).values(
+                started_at=utcnow() - timedelta(seconds=301)
+            )
+        )
+        db.session.commit()
+    sign_in(client)
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(PendingSignIn.id))) == 1
+
+
 def test_the_code_step_belongs_to_the_browser_that_gave_the_password(
     app, client, enrolled, clock
 ):

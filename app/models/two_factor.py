@@ -137,7 +137,16 @@ class PendingSignIn(db.Model):
 
     @staticmethod
     def start(user_id: int, remember: bool, next_url: str | None) -> str:
-        """Record a half-done sign-in; return the token the browser keeps."""
+        """Record a half-done sign-in; return the token the browser keeps.
+
+        Those nobody finished are removed here, so the table stays small.
+        """
+        lifetime = timedelta(seconds=current_app.config["TWO_FACTOR_SIGN_IN_SECONDS"])
+        db.session.execute(
+            sa.delete(PendingSignIn).where(
+                PendingSignIn.started_at < utcnow() - lifetime
+            )
+        )
         token = secrets.token_urlsafe(32)
         db.session.add(
             PendingSignIn(
@@ -158,7 +167,7 @@ class PendingSignIn(db.Model):
         if pending is None:
             return None
         age = (utcnow() - pending.started_at).total_seconds()
-        if age > current_app.config["TWO_FACTOR_SIGN_IN_SECONDS"]:
+        if not 0 <= age <= current_app.config["TWO_FACTOR_SIGN_IN_SECONDS"]:
             db.session.delete(pending)
             return None
         return pending
