@@ -262,6 +262,11 @@ def costs_table(cost) -> list[str]:
         f"{worst:.2f} ms |",
         f"| POST /login (one hash each): p50 | {cost['login']['p50']:.1f} ms |",
         f"| POST /login: req/s (one worker per core) | {cost['login']['rps']:.0f} |",
+        "| A whole sign-in, password only (one request), median of 30 | "
+        f"{cost['sign-in plain']:.1f} ms |",
+        "| A whole sign-in with the second factor (the password, then the code) | "
+        f"{cost['sign-in coded']:.1f} ms "
+        f"({cost['sign-in coded'] / cost['sign-in plain']:.2f}× password only) |",
         f"| Mail to a local sink, one connection per pass | "
         f"{cost['reused']:.0f} msg/s |",
         f"| Mail to a local sink, one connection per message | "
