@@ -607,3 +607,44 @@ def test_a_code_racing_itself_is_accepted_once(app, enrolled, clock):
         db.session.commit()
         set_committed_value(user, "totp_last_step", seen)  # this one read it before
         assert not user.check_totp(code)
+
+
+@pytest.mark.parametrize(
+    "typed", ["abcdef", "12345", "1234567", "12-34-56-78", "x" * 10_000, "\u0660" * 6]
+)
+def test_bad_codes_at_sign_in_get_a_message_not_a_500(client, enrolled, typed):
+    """Letters, wrong lengths, 10 KB, Arabic-Indic digits: a message under the field."""
+    sign_in(client)
+    response = client.post("/login/two_factor", data={"code": typed})
+    assert response.status_code == 200
+    assert field_error(response, "code")
+    assert signed_in_as(client) is None
+
+
+def test_a_second_tab_after_the_first_finished(client, enrolled, clock):
+    """The first tab signed in: the second one's code is not needed, nor used."""
+    key, _ = enrolled
+    sign_in(client)
+    page = client.get("/login/two_factor")  # both tabs show the code step
+    assert page.status_code == 200
+    client.post("/login/two_factor", data={"code": code_at(key, clock.at)})
+    clock.at += 30
+    late = client.post("/login/two_factor", data={"code": code_at(key, clock.at)})
+    assert late.location == "/index" and signed_in_as(client) == "susan"
+
+
+def test_the_code_step_and_its_mail_in_traditional_chinese(app, enrolled, outbox):
+    """A zh-TW browser reads the step in Chinese; the owner's notice follows."""
+    browser = app.test_client()
+    browser.environ_base["HTTP_ACCEPT_LANGUAGE"] = "zh-TW,zh;q=0.9"
+    sign_in(browser)
+    page = page_text(browser.get("/login/two_factor"))
+    assert 'lang="zh-Hant-TW"' in page or 'lang="zh-TW"' in page
+    assert "兩步驟驗證" in page
+    for _ in range(app.config["TWO_FACTOR_FAILURES_PER_HOUR"]):
+        if (
+            browser.post("/login/two_factor", data={"code": "000000"}).status_code
+            == 302
+        ):
+            sign_in(browser)
+    assert "密碼" in outbox[-1].subject and "000000" not in outbox[-1].body
