@@ -15,6 +15,7 @@ from app.mail.compose import send_email
 from app.mail.models import OutboxMessage
 from app.mail.outbox import deliver_due, retry_failed, run_forever, stop_senders
 from app.models import User, normalize_email, utcnow
+from app.models.passkeys import passkeys_of
 
 bp = Blueprint("cli", __name__, cli_group=None)
 audit = logging.getLogger("app.audit")
@@ -166,3 +167,41 @@ def two_factor_off(username, yes):
     deliver_due()
     audit.warning("two_factor_disabled_by_operator user_id=%s", account.id)
     click.echo(f"Two-factor sign-in is off for {account.username}; they were told.")
+
+
+@user.command("passkeys")
+@click.argument("username")
+@click.option(
+    "--remove", "remove_id", type=int, help="Remove the passkey with this ID."
+)
+def passkeys(username, remove_id):
+    """List USERNAME's passkeys, or remove one of them (--remove ID)."""
+    account = User.by_username(username)
+    if account is None:
+        raise click.ClickException(f"No account is called {username}.")
+    keys = passkeys_of(account.id)
+    if remove_id is not None:
+        doomed = next((key for key in keys if key.id == remove_id), None)
+        if doomed is None:
+            raise click.ClickException(
+                f"{account.username} has no passkey {remove_id}."
+            )
+        db.session.delete(doomed)
+        send_security_notice(account, "passkey_removed", None, None, name=doomed.name)
+        db.session.commit()
+        deliver_due()
+        audit.warning(
+            "passkey_removed_by_operator user_id=%s passkey_id=%s",
+            account.id,
+            remove_id,
+        )
+        click.echo(f"Removed passkey {remove_id} ({doomed.name}); they were told.")
+        return
+    if not keys:
+        click.echo(f"{account.username} has no passkeys.")
+    for key in keys:
+        used = (
+            key.last_used_at.isoformat(timespec="minutes") if key.last_used_at else "-"
+        )
+        added = f"{key.created_at:%Y-%m-%d}"
+        click.echo(f"{key.id:>6}  {key.name}  added {added}  last used {used}")

@@ -3,16 +3,19 @@
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from wtforms import SubmitField
-from wtforms.validators import ValidationError
+from wtforms import StringField, SubmitField
+from wtforms.validators import DataRequired, Length, ValidationError
 
 from app.forms import (
+    REQUIRED,
     Form,
     NewPasswordMixin,
     address_field,
     check_current_password,
     code_field,
     current_password_field,
+    no_control_characters,
+    strip_spaces,
 )
 from app.models import normalize_email
 from app.models.two_factor import code_text, is_totp_code
@@ -68,3 +71,14 @@ class DisableTwoFactorForm(Form):
     def validate_password(self, field):
         """Only the account's owner may turn it off."""
         check_current_password(field)
+
+
+class PasskeyNameForm(Form):
+    """The name a passkey is listed under."""
+
+    name = StringField(
+        _l("Name"),
+        [DataRequired(REQUIRED), Length(max=64), no_control_characters],
+        filters=[strip_spaces],
+    )
+    submit = SubmitField(_l("Save"))

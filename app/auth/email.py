@@ -165,6 +165,14 @@ NOTICES = {
             "is safe only while your phone is: change your password now."
         ),
     ),
+    "passkey_added": (
+        _l("[Microblog] A passkey was added"),
+        _l("A passkey named “%(name)s” was added to your account: it signs in alone."),
+    ),
+    "passkey_removed": (
+        _l("[Microblog] A passkey was removed"),
+        _l("The passkey named “%(name)s” was removed from your account."),
+    ),
     "recovery_code_used": (
         _l("[Microblog] A recovery code was used"),
         _l("Someone signed in to your account with one of its recovery codes."),
@@ -194,7 +202,7 @@ def security_notice_message(row: OutboxMessage, user: User) -> Message | None:
         user.email,
         "security_notice",
         user=user,
-        lead=lead,
+        lead=str(lead) % {"name": details.get("name", "")},
         details=details,
         when=format_datetime(datetime.fromisoformat(details["when"]), "long"),
         settings_link=public_url("account.settings"),

@@ -1,11 +1,12 @@
 """Database models: accounts (users.py), the second factor
-(two_factor.py), posts and follows (posts.py), times (clock.py).
+(two_factor.py), passkeys (passkeys.py), posts and follows (posts.py), times (clock.py).
 
 Everything is importable from here, as the tutorial has it: `from app.models import
 User, Post`. The outbox's table is app.mail.models.
 """
 
 from app.models.clock import Timestamp, as_utc, utcnow
+from app.models.passkeys import Passkey, PasskeyChallenge
 from app.models.posts import (
     EVERYONES_POSTS,
     FEED,
@@ -49,6 +50,8 @@ __all__ = [
     "RESET_AUDIENCE",
     "RESET_PURPOSE",
     "REVERT_PURPOSE",
+    "Passkey",
+    "PasskeyChallenge",
     "PendingSignIn",
     "Post",
     "RecoveryCode",

@@ -107,6 +107,8 @@ class User(UserMixin, SecondFactor, db.Model):
     two_factor_since: so.Mapped[datetime | None] = so.mapped_column(Timestamp())
     code_failures: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
     code_failures_since: so.Mapped[datetime | None] = so.mapped_column(Timestamp())
+    # The random user id this account's passkeys carry (app.models.passkeys).
+    passkey_handle: so.Mapped[str | None] = so.mapped_column(sa.String(64), unique=True)
 
     # Deleting a user deletes their posts and follows in the database itself.
     posts: so.WriteOnlyMapped["Post"] = so.relationship(
