@@ -120,6 +120,9 @@ class Config:
     TWO_FACTOR_CODES_PER_SIGN_IN = 5
     TWO_FACTOR_FAILURES_PER_HOUR = env_int("TWO_FACTOR_FAILURES_PER_HOUR", 10)
 
+    # Ended and long-idle session records are forgotten after this many days.
+    SESSIONS_KEPT_DAYS = env_int("SESSIONS_KEPT_DAYS", 30)
+
     MAX_CONTENT_LENGTH = 64 * 1024
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

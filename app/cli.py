@@ -9,13 +9,15 @@ from flask import Blueprint, current_app, render_template
 from flask.cli import AppGroup, with_appcontext
 
 from app import db
-from app.auth.email import send_password_reset_email, send_security_notice
+from app.account.leaving import delete_everything
+from app.auth.email import device_words, send_password_reset_email, send_security_notice
 from app.database import UNAVAILABLE, reason
 from app.mail.compose import send_email
 from app.mail.models import OutboxMessage
 from app.mail.outbox import deliver_due, retry_failed, run_forever, stop_senders
 from app.models import User, normalize_email, utcnow
 from app.models.passkeys import passkeys_of
+from app.models.sessions import end_sessions, sessions_of
 
 bp = Blueprint("cli", __name__, cli_group=None)
 audit = logging.getLogger("app.audit")
@@ -150,9 +152,7 @@ def send_reset(email):
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def two_factor_off(username, yes):
     """Turn off USERNAME's second factor (lost phone and lost recovery codes)."""
-    account = User.by_username(username)
-    if account is None:
-        raise click.ClickException(f"No account is called {username}.")
+    account = account_named(username)
     if not account.two_factor_enabled:
         raise click.ClickException(f"{account.username} has no second factor on.")
     click.echo(
@@ -176,9 +176,7 @@ def two_factor_off(username, yes):
 )
 def passkeys(username, remove_id):
     """List USERNAME's passkeys, or remove one of them (--remove ID)."""
-    account = User.by_username(username)
-    if account is None:
-        raise click.ClickException(f"No account is called {username}.")
+    account = account_named(username)
     keys = passkeys_of(account.id)
     if remove_id is not None:
         doomed = next((key for key in keys if key.id == remove_id), None)
@@ -205,3 +203,58 @@ def passkeys(username, remove_id):
         )
         added = f"{key.created_at:%Y-%m-%d}"
         click.echo(f"{key.id:>6}  {key.name}  added {added}  last used {used}")
+
+
+def account_named(username: str) -> User:
+    """The account called username (in any case), or a one-line error."""
+    account = User.by_username(username)
+    if account is None:
+        raise click.ClickException(f"No account is called {username}.")
+    return account
+
+
+@user.command("sessions")
+@click.argument("username")
+def sessions(username):
+    """List where USERNAME is signed in (and recently was), newest first."""
+    account = account_named(username)
+    records = sessions_of(account.id)
+    if not records:
+        click.echo(f"{account.username} has no sessions.")
+    for record in records:
+        state = "open" if record.open else "ended"
+        words = device_words(record.browser, record.system)
+        click.echo(
+            f"{record.id:>6}  {state:<5}  {words}  {record.ip}  {record.method}  "
+            f"started {record.started_at:%Y-%m-%d %H:%M}  "
+            f"seen {record.last_seen_at:%Y-%m-%d %H:%M}"
+        )
+
+
+@user.command("sign-out-everywhere")
+@click.argument("username")
+def sign_out_everywhere(username):
+    """End every session of USERNAME, remember-me cookies included."""
+    account = account_named(username)
+    ended = end_sessions(account.id)
+    db.session.commit()
+    audit.warning("sessions_ended_by_operator user_id=%s count=%s", account.id, ended)
+    click.echo(f"Signed {account.username} out of {ended} session(s).")
+
+
+@user.command("delete")
+@click.argument("username")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def delete(username, yes):
+    """Delete USERNAME's account and everything in it, for good."""
+    account = account_named(username)
+    click.echo(
+        f"{account.username} <{account.email}>: the account, its posts, follows, "
+        "sessions, codes, passkeys and queued mail are deleted for good."
+    )
+    if not yes:
+        click.confirm("Delete it?", abort=True)
+    name = account.username
+    delete_everything(account, "flask user delete")
+    deliver_due()
+    click.echo(f"Deleted {name}; a goodbye went to the address.")

@@ -3,15 +3,26 @@
 import contextlib
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, g, render_template, request
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.globals import request_ctx
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from app import db, login
 from app.database import RETRY_AFTER_SECONDS, UNAVAILABLE
 from app.health import NOT_MIGRATED, database_trouble
+from app.models import User
 
 bp = Blueprint("errors", __name__)
 
@@ -134,3 +145,25 @@ def render_error(code: int, explanation, headers=()):
         "errors/error.html", code=code, title=title, explanation=explanation
     )
     return page, code, list(headers)
+
+
+ACCOUNT_GONE = _l("That account no longer exists. Nothing you sent was saved.")
+
+
+@bp.app_errorhandler(sa.exc.IntegrityError)
+@bp.app_errorhandler(sa.orm.exc.StaleDataError)
+def account_deleted_meanwhile(error):
+    """A write that lost a race with its own account's deletion: signed out.
+
+    The database's foreign keys refused it, so nothing was left behind; any
+    other integrity error is a bug and answers 500.
+    """
+    db.session.rollback()
+    # The identity, not the expired attribute, which would reload the row.
+    user = current_user._get_current_object()
+    identity = sa.inspect(user).identity if isinstance(user, User) else None
+    if identity is None or db.session.get(User, identity[0]) is not None:
+        raise error
+    logout_user()
+    flash(str(ACCOUNT_GONE), "warning")
+    return redirect(url_for("auth.login"))

@@ -2,9 +2,11 @@
 place to go next."""
 
 import re
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from flask import request
+from ua_parser import parse
 
 
 def client_ip() -> str:
@@ -33,3 +35,20 @@ def browser_name() -> str:
         if "//" not in word and not word.lower().startswith(("http", "www."))
     ]
     return " ".join(words)[:120] or "unknown browser"
+
+
+def device() -> tuple[str, str]:
+    """The browser and system the User-Agent names ("Firefox", "Windows")."""
+    return device_of(request.headers.get("User-Agent", "")[:512])
+
+
+@lru_cache(maxsize=1024)
+def device_of(agent: str) -> tuple[str, str]:
+    """ua-parser's families, "" where it knows none (about 1 ms uncached)."""
+    found = parse(agent)
+    browser = found.user_agent.family if found.user_agent else ""
+    system = found.os.family if found.os else ""
+    return (
+        "" if browser == "Other" else browser,
+        "" if system == "Other" else system,
+    )

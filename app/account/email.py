@@ -1,4 +1,5 @@
-"""The mail of managing an account: changing the address, and undoing a change."""
+"""The mail of managing an account: changing the address, undoing a change, and
+the goodbye when it is deleted."""
 
 from datetime import datetime
 
@@ -7,10 +8,13 @@ from flask_babel import force_locale, format_datetime
 from flask_babel import lazy_gettext as _l
 from flask_mail import Message
 
+from app.i18n import DEFAULT_LOCALE, supported
 from app.mail.compose import (
     account_mail,
+    builds,
     lifetime_text,
     public_url,
+    queue,
     queue_account_mail,
     reader_locale,
     rendered,
@@ -30,6 +34,7 @@ from app.models import (
 CHANGE_SUBJECT = _l("[Microblog] Confirm your new email address")
 CHANGE_TAKEN_SUBJECT = _l("[Microblog] Someone tried to use this address")
 EMAIL_CHANGED_SUBJECT = _l("[Microblog] Your email address was changed")
+GOODBYE_SUBJECT = _l("[Microblog] Your account was deleted")
 
 
 def send_change_email_link(user: User) -> None:
@@ -120,3 +125,27 @@ def email_changed_message(row: OutboxMessage, user: User) -> Message | None:
         lifetime=lifetime_text(seconds),
         link=link,
     )
+
+
+def send_goodbye_email(username: str, address: str, locale: str | None) -> None:
+    """Queue the one goodbye to a deleted account's address."""
+    queue(
+        kind="goodbye",
+        recipients=normalize_email(address)[:254],
+        details={"username": username, "address": address},
+        locale=locale,
+    )
+
+
+@builds("goodbye")
+def goodbye_message(row: OutboxMessage) -> Message:
+    """The goodbye: the account is gone; the name and address are free again."""
+    details = row.details
+    with force_locale(supported(row.locale) or DEFAULT_LOCALE):
+        return rendered(
+            GOODBYE_SUBJECT,
+            details["address"],
+            "goodbye",
+            username=details["username"],
+            register_link=public_url("auth.register"),
+        )

@@ -82,3 +82,16 @@ class PasskeyNameForm(Form):
         filters=[strip_spaces],
     )
     submit = SubmitField(_l("Save"))
+
+
+class DeleteAccountForm(Form):
+    """The password, and a code when the second factor is on (the view drops it
+    otherwise)."""
+
+    password = current_password_field()
+    code = code_field(_l("Code from your authenticator app, or a recovery code"))
+    submit = SubmitField(_l("Delete my account and everything in it"))
+
+    def validate_password(self, field):
+        """Only the account's owner may delete it."""
+        check_current_password(field)

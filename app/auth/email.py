@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import force_locale, format_datetime
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_mail import Message
 
@@ -23,6 +24,7 @@ from app.mail.compose import (
 )
 from app.mail.models import OutboxMessage
 from app.models import CONFIRM_PURPOSE, User, normalize_email, utcnow
+from app.request_helpers import browser_name, client_ip
 
 # Lazy: each is translated when a message is composed, in its reader's language.
 RESET_SUBJECT = _l("[Microblog] Reset your password")
@@ -173,11 +175,46 @@ NOTICES = {
         _l("[Microblog] A passkey was removed"),
         _l("The passkey named “%(name)s” was removed from your account."),
     ),
+    "new_device": (
+        _l("[Microblog] A sign-in from a new device"),
+        _l(
+            "Your account was signed in from a device it had not used before: %(name)s."
+        ),
+    ),
     "recovery_code_used": (
         _l("[Microblog] A recovery code was used"),
         _l("Someone signed in to your account with one of its recovery codes."),
     ),
 }
+
+
+def device_words(browser: str, system: str) -> str:
+    """ "Firefox on Windows", in the current language."""
+    browser = browser or _("an unknown browser")
+    return (
+        _("%(browser)s on %(system)s", browser=browser, system=system)
+        if system
+        else browser
+    )
+
+
+def notice_device(details: dict) -> str:
+    """The device a new-device notice names, in the reader's language."""
+    return device_words(
+        details.get("device_browser", ""), details.get("device_system", "")
+    )
+
+
+def send_new_device_email(user: User, device: tuple[str, str]) -> None:
+    """Tell the owner of a sign-in from a device the account never used."""
+    send_security_notice(
+        user,
+        "new_device",
+        client_ip(),
+        browser_name(),
+        device_browser=device[0],
+        device_system=device[1],
+    )
 
 
 def send_security_notice(
@@ -202,9 +239,10 @@ def security_notice_message(row: OutboxMessage, user: User) -> Message | None:
         user.email,
         "security_notice",
         user=user,
-        lead=str(lead) % {"name": details.get("name", "")},
+        lead=str(lead) % {"name": details.get("name") or notice_device(details)},
         details=details,
         when=format_datetime(datetime.fromisoformat(details["when"]), "long"),
         settings_link=public_url("account.settings"),
+        sessions_link=public_url("account.sessions"),
         reset_link=public_url("auth.reset_password_request"),
     )

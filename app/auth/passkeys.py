@@ -140,7 +140,7 @@ def passkey_sign_in():
         if pending.user_id == user.id:
             remember, next_url = pending.remember, pending.next_url
         db.session.delete(pending)
-    response = finish_sign_in(user, remember, next_url)
+    response = finish_sign_in(user, remember, next_url, "passkey")
     db.session.commit()
     audit.info("passkey_sign_in user_id=%s ip=%s", user.id, client_ip())
     answer = jsonify(redirect=response.location)

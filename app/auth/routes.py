@@ -42,6 +42,7 @@ from app.limits import (
     reset_address_key,
 )
 from app.models import PendingSignIn, User
+from app.models.sessions import end_session
 from app.request_helpers import client_ip, safe_next_url
 
 bp = Blueprint("auth", __name__)
@@ -99,6 +100,8 @@ def logout():
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login"))
     if EmptyForm().validate_on_submit():
+        end_session(current_user.session_id)
+        db.session.commit()
         logout_user()
         flash(_("You have been signed out."), "info")
         return redirect(url_for("auth.login"))

@@ -9,11 +9,17 @@ its remember-me cookie has not signed in recently.
 import time
 from functools import wraps
 
+import sqlalchemy as sa
 from flask import current_app, g, redirect, request, session, url_for
 from flask_login import current_user, login_user
 from werkzeug.datastructures import MultiDict
 
+from app import db
+from app.auth.email import send_new_device_email
 from app.i18n import remember_locale, supported
+from app.models import UserSession
+from app.models.sessions import device_known
+from app.request_helpers import client_ip, device
 
 SIGNED_IN_AT = "_signed_in_at"
 RESUME = "_resume"
@@ -21,17 +27,35 @@ RESUME = "_resume"
 SECRET_FIELDS = {"csrf_token", "password", "password2", "current_password", "code"}
 
 
-def sign_in(user, remember: bool = False) -> bool:
-    """Sign user in in this browser, as a recent sign-in; False if refused."""
-    if not login_user(user, remember=remember):
+def sign_in(user, remember: bool = False, method: str = "password") -> bool:
+    """Sign user in in this browser, as a recent sign-in; False if refused.
+
+    Each sign-in is a session record (app.models.sessions); one from a device
+    the account never used mails its owner (never the first after sign-up).
+    """
+    if not user.is_active:
         return False
+    browser = device()
+    known = device_known(user.id, browser)
+    try:
+        user.session_key, record = UserSession.start(
+            user.id, browser, client_ip(), method
+        )
+        user.session_id, user.session_seen = record.id, record.last_seen_at
+        if known is False:
+            send_new_device_email(user, browser)
+        db.session.commit()
+    except sa.exc.IntegrityError:
+        db.session.rollback()  # the account was deleted a moment ago
+        return False
+    login_user(user, remember=remember)
     mark_recent()
     return True
 
 
-def finish_sign_in(user, remember: bool, next_url: str | None):
+def finish_sign_in(user, remember: bool, next_url: str | None, method="password"):
     """Sign user in (password, and code if asked) and go where they were headed."""
-    if not sign_in(user, remember):
+    if not sign_in(user, remember, method):
         return None
     response = redirect(next_url or url_for("main.index"))
     # Kept in a cookie too, so pages stay in it while the database is away.

@@ -50,7 +50,8 @@ def login_two_factor():
             remember, next_url = pending.remember, pending.next_url
             db.session.delete(pending)
             session.pop(PENDING_SIGN_IN, None)
-            response = finish_sign_in(user, remember, next_url)
+            method = "code" if is_totp_code(code) else "recovery code"
+            response = finish_sign_in(user, remember, next_url, method)
             db.session.commit()
             audit.info("two_factor_passed user_id=%s ip=%s", user.id, client_ip())
             return response

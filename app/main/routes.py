@@ -31,6 +31,7 @@ from app.models import (
     read,
     utcnow,
 )
+from app.models.sessions import note_seen
 from app.pagination import paginate
 
 bp = Blueprint("main", __name__)
@@ -41,7 +42,8 @@ NO_USER_NEEDED = {"static", "health.healthz"}
 
 @bp.before_app_request
 def record_last_seen():
-    """Note when a signed-in user was last here (at most once a minute)."""
+    """Note when a signed-in user, and this session, were last here (at most
+    once a minute each)."""
     # Files and the health check need no user (and no database when it is down).
     if request.endpoint in NO_USER_NEEDED or (request.endpoint or "").endswith(
         ".static"
@@ -50,8 +52,11 @@ def record_last_seen():
     if current_user.is_authenticated:
         now = utcnow()
         seen = current_user.last_seen
+        moved = note_seen(current_user.session_id, current_user.session_seen)
         if seen is None or now - seen > LAST_SEEN_RESOLUTION:
             current_user.last_seen = now
+            moved = True
+        if moved:
             db.session.commit()
 
 

@@ -1,5 +1,6 @@
 """Database models: accounts (users.py), the second factor
-(two_factor.py), passkeys (passkeys.py), posts and follows (posts.py), times (clock.py).
+(two_factor.py), passkeys (passkeys.py), where
+it is signed in (sessions.py), posts and follows (posts.py), times (clock.py).
 
 Everything is importable from here, as the tutorial has it: `from app.models import
 User, Post`. The outbox's table is app.mail.models.
@@ -19,6 +20,7 @@ from app.models.posts import (
     followers,
     read,
 )
+from app.models.sessions import UserSession
 from app.models.two_factor import PendingSignIn, RecoveryCode
 from app.models.users import (
     CHANGE_PURPOSE,
@@ -58,6 +60,7 @@ __all__ = [
     "Timeline",
     "Timestamp",
     "User",
+    "UserSession",
     "active_user",
     "as_utc",
     "avatar_url",

@@ -25,6 +25,7 @@ from app.models.posts import (
     Post,
     followers,
 )
+from app.models.sessions import IDLE_LIMIT, UserSession, end_sessions, key_digest
 from app.models.two_factor import SecondFactor
 from app.text import fold
 from app.tokens import make_token, read_token
@@ -150,15 +151,22 @@ class User(UserMixin, SecondFactor, db.Model):
         return bool(self.active)
 
     def get_id(self) -> str:
-        """Sessions carry a rotating token, not the primary key."""
+        """Sessions carry the account's rotating token and their own record's key.
+
+        Not the primary key: a new password rotates the token and so ends every
+        session; ending one record ends that browser's alone (app.models.sessions).
+        """
         if self.session_token is None:
             self.session_token = new_session_token()
-        return self.session_token
+        key = getattr(self, "session_key", None)
+        return f"{self.session_token}.{key}" if key else self.session_token
 
     def set_password(self, password: str) -> None:
         """Hash and store a new password, ending every existing session."""
         self.password_hash = password_hasher().hash(password)
         self.session_token = new_session_token()
+        if self.id is not None:
+            end_sessions(self.id)
 
     def rehash_password(self, password: str) -> None:
         """Re-hash a correct password at the current cost; sessions stay."""
@@ -355,15 +363,38 @@ def stamp(value) -> str:
 
 
 # Every signed-in request runs this: built once, its SQL cache key is memoized.
-USER_BY_SESSION = sa.select(User).where(
-    User.session_token == sa.bindparam("token"), User.active
+USER_BY_SESSION = (
+    sa.select(User, UserSession.id, UserSession.last_seen_at)
+    .join(UserSession, UserSession.user_id == User.id)
+    .where(
+        User.session_token == sa.bindparam("token"),
+        UserSession.key_digest == sa.bindparam("digest"),
+        UserSession.ended_at.is_(None),
+        UserSession.last_seen_at > sa.bindparam("since"),
+        User.active,
+    )
 )
 
 
 @login.user_loader
-def load_user(session_token: str) -> User | None:
-    """Find the user a session or remember-me cookie belongs to."""
-    return db.session.scalar(USER_BY_SESSION, {"token": session_token})
+def load_user(session_id: str) -> User | None:
+    """The user a session or remember-me cookie belongs to, while both are open.
+
+    An id without a session key dates from before sessions were recorded: its
+    browser signs in again.
+    """
+    token, _, key = session_id.partition(".")
+    if not key:
+        return None
+    row = db.session.execute(
+        USER_BY_SESSION,
+        {"token": token, "digest": key_digest(key), "since": utcnow() - IDLE_LIMIT},
+    ).first()
+    if row is None:
+        return None
+    user, user.session_id, user.session_seen = row
+    user.session_key = key
+    return user
 
 
 # A profile page's user, their follow counts and whether the viewer follows them.
