@@ -131,10 +131,10 @@ def end_session(session_id: int | None) -> None:
         )
 
 
-def note_seen(session_id: int, seen: datetime) -> bool:
+def note_seen(session_id: int | None, seen: datetime | None) -> bool:
     """Move a session's last-seen time on, at most once a minute; True if moved."""
     now = utcnow()
-    if now - seen <= SEEN_RESOLUTION:
+    if session_id is None or seen is None or now - seen <= SEEN_RESOLUTION:
         return False
     db.session.execute(
         sa.update(UserSession)

@@ -130,6 +130,10 @@ class User(UserMixin, SecondFactor, db.Model):
         passive_deletes=True,
     )
 
+    # This request's session record (load_user sets them; None: signed in by
+    # code without one, as tests and scripts may).
+    session_key = session_id = session_seen = None
+
     def __repr__(self) -> str:
         return f"<User {self.username}>"
 
