@@ -46,7 +46,7 @@ def test_chinese_story(zh_page, live_server):
 
     page.get_by_label("使用者名稱").fill(USERNAME)
     page.get_by_label("密碼", exact=True).fill(PASSWORD)
-    tour.click(page.get_by_role("button", name="登入"), "home")
+    tour.click(page.get_by_role("button", name="登入", exact=True), "home")
     expect(page.get_by_role("heading", name=f"{USERNAME}，您好！")).to_be_visible()
     expect(page.get_by_text("請確認您的電子郵件地址")).to_be_visible()
 

@@ -182,7 +182,7 @@ def sign_in(tour: Tour, username: str, password: str, label: str = "signed-in"):
     page = tour.page
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password", exact=True).fill(password)
-    tour.click(page.get_by_role("button", name="Sign in"), label)
+    tour.click(page.get_by_role("button", name="Sign in", exact=True), label)
 
 
 def flash_texts(page: Page) -> list[str]:
