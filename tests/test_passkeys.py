@@ -323,3 +323,14 @@ def test_the_passkeys_page_in_traditional_chinese(client, with_passkey):
     page = page_text(client.get("/passkeys", headers={"Accept-Language": "zh-TW"}))
     assert 'lang="zh-Hant-TW"' in page or 'lang="zh-TW"' in page
     assert "通行金鑰" in page or "密鑰" in page
+
+
+def test_no_passkey_button_on_a_site_served_at_an_ip_address(make_app, make_user):
+    """Browsers refuse an IP address as RP ID: the pages say so instead."""
+    app = make_app(SERVER_NAME="127.0.0.1:5000")
+    make_user("susan")
+    client = app.test_client()
+    assert "Sign in with a passkey" not in page_text(client.get("/login"))
+    sign_in(client)
+    page = page_text(client.get("/passkeys/add"))
+    assert "served at an IP address" in page and "data-passkey-register" not in page

@@ -21,12 +21,16 @@ from app import db, limiter
 from app.auth.routes import PENDING_SIGN_IN, bp
 from app.auth.sign_in import finish_sign_in
 from app.models import Passkey, PasskeyChallenge, PendingSignIn, active_user, utcnow
-from app.models.passkeys import CHALLENGE_SECONDS, relying_party
+from app.models.passkeys import CHALLENGE_SECONDS, passkeys_possible, relying_party
 from app.request_helpers import client_ip, safe_next_url
 
 audit = logging.getLogger("app.audit")
 # The browser's challenge, as base64url (its digest waits in passkey_challenge).
 CHALLENGE = "_passkey_challenge"
+
+
+# The sign-in pages and settings offer passkeys only where browsers allow them.
+bp.add_app_template_global(passkeys_possible)
 
 
 def refused(message: str, status: int = 400):

@@ -2,6 +2,7 @@
 their ceremonies answer."""
 
 import hashlib
+import ipaddress
 import secrets
 from datetime import datetime, timedelta
 
@@ -23,6 +24,15 @@ def relying_party() -> tuple[str, str]:
     config = current_app.config
     server = config["SERVER_NAME"]
     return server.split(":")[0], f"{config['PREFERRED_URL_SCHEME']}://{server}"
+
+
+def passkeys_possible() -> bool:
+    """Whether browsers will make passkeys for this site: never on an IP address."""
+    try:
+        ipaddress.ip_address(relying_party()[0])
+    except ValueError:
+        return True
+    return False
 
 
 class Passkey(db.Model):
